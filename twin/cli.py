@@ -1,0 +1,254 @@
+"""The ``twin`` command line.
+
+::
+
+    twin demo [--out DIR] [--serve]        the sample city: summary, exports, picture, flood run
+    twin info CITY                         summary of a city (manifest, CityJSON or folder)
+    twin export CITY --format glb -o PATH  3D export: glb | vtm | cityjson
+    twin render CITY -o city.png           offscreen picture
+    twin run SCENARIO [-o RUN.zarr]        run a scenario into a replay store
+    twin serve [CITY_OR_RUN]               the operations-centre viewer
+    twin sample [--out DIR]                regenerate the synthetic sample district
+
+Bad input prints one line naming the file and the fix, and exits with 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from geodata.errors import DataError
+
+__all__ = ["main", "SAMPLE_CITY"]
+
+SAMPLE_CITY = Path(__file__).resolve().parents[1] / "data_samples" / "ezhou" / "city.toml"
+EXPORT_SUFFIX = {"glb": ".glb", "vtm": ".vtm", "cityjson": ".city.json"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``twin`` command; returns the exit code (0 ok, 2 bad input)."""
+    args = _parser().parse_args(argv)
+    warnings.showwarning = _one_line_warning
+    try:
+        return args.func(args) or 0
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="twin", description="City digital twin engine")
+    sub = p.add_subparsers(required=True, metavar="COMMAND")
+
+    c = sub.add_parser("demo", help="show the embedded sample city end to end")
+    c.add_argument("--out", default="out/demo", help="folder for exports (default out/demo)")
+    c.add_argument("--serve", action="store_true", help="then start the viewer")
+    c.add_argument("--port", type=int, default=5006)
+    c.add_argument("--no-browser", action="store_true")
+    c.add_argument("--no-run", action="store_true", help="skip the flood run")
+    c.set_defaults(func=_demo)
+
+    c = sub.add_parser("info", help="print a city's summary")
+    c.add_argument("city")
+    c.add_argument("--json", action="store_true", help="print JSON")
+    c.set_defaults(func=_info)
+
+    c = sub.add_parser("export", help="write the 3D city to a file")
+    c.add_argument("city")
+    c.add_argument("--format", choices=sorted(EXPORT_SUFFIX), required=True)
+    c.add_argument("-o", "--output", required=True)
+    c.set_defaults(func=_export)
+
+    c = sub.add_parser("render", help="render an offscreen picture of the city")
+    c.add_argument("city")
+    c.add_argument("-o", "--output", default="city.png")
+    c.add_argument("--size", default="1600x1000", help="WIDTHxHEIGHT")
+    c.set_defaults(func=_render)
+
+    c = sub.add_parser("run", help="run a scenario into a replay store (Zarr)")
+    c.add_argument("scenario")
+    c.add_argument("-o", "--output", help="run folder (default runs/<scenario>.zarr)")
+    c.set_defaults(func=_run)
+
+    c = sub.add_parser("serve", help="start the operations-centre viewer")
+    c.add_argument("target", nargs="?", help="city manifest or run (default: the sample city)")
+    c.add_argument("--port", type=int, default=5006)
+    c.add_argument("--no-browser", action="store_true")
+    c.add_argument("--basic-auth", help="password, or a JSON file of user: password")
+    c.set_defaults(func=_serve)
+
+    c = sub.add_parser("sample", help="regenerate the synthetic sample district")
+    c.add_argument("--out", default=str(SAMPLE_CITY.parent))
+    c.add_argument("--seed", type=int, default=None)
+    c.set_defaults(func=_sample)
+    return p
+
+
+# -- commands ------------------------------------------------------------------
+
+def _info(args) -> int:
+    from twin.manifest import load_city
+    summary = load_city(args.city).summary()
+    print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
+    return 0
+
+
+def _export(args) -> int:
+    from twin.manifest import load_city
+    path = export_city(load_city(args.city), args.format, Path(args.output))
+    print(f"wrote {path}")
+    return 0
+
+
+def _render(args) -> int:
+    from scenes.meshes import city_scene
+    from scenes.snapshot import render_png
+    from twin.manifest import load_city
+    size = _size(args.size)
+    path = render_png(city_scene(load_city(args.city)), Path(args.output), window_size=size)
+    print(f"wrote {path}")
+    return 0
+
+
+def _run(args) -> int:
+    from twin.runner import run_scenario
+    from twin.scenario import load_scenario
+    scenario = load_scenario(args.scenario)
+    out = Path(args.output or Path("runs") / f"{Path(args.scenario).stem}.zarr")
+    t0 = time.perf_counter()
+    run = run_scenario(scenario, out=out, progress=True)
+    print(run.summary() if hasattr(run, "summary") else run)
+    print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _serve(args) -> int:
+    from viewer.app import serve
+    serve(args.target or str(SAMPLE_CITY), port=args.port, show=not args.no_browser,
+          basic_auth=args.basic_auth)
+    return 0
+
+
+def _sample(args) -> int:
+    from geodata.synthetic import generate
+    kw = {} if args.seed is None else {"seed": args.seed}
+    generate(Path(args.out), **kw)
+    print(f"wrote the sample district to {args.out}")
+    return 0
+
+
+def _demo(args) -> int:
+    from scenes.meshes import city_scene
+    from scenes.snapshot import render_png
+    from twin.manifest import load_city
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    city = load_city(SAMPLE_CITY)
+    print(f"Loaded {SAMPLE_CITY.relative_to(Path.cwd()) if SAMPLE_CITY.is_relative_to(Path.cwd()) else SAMPLE_CITY}"
+          f" in {time.perf_counter() - t0:.1f} s\n")
+    print(format_summary(city.summary()))
+    print()
+    written = [export_city(city, fmt, out / f"ezhou{suffix}") for fmt, suffix in EXPORT_SUFFIX.items()]
+    written.append(render_png(city_scene(city), out / "ezhou.png"))
+    if not args.no_run:
+        written.append(_demo_run(out))
+    print("\nWrote:")
+    for path in written:
+        print(f"  {path}")
+    if args.serve:
+        from viewer.app import serve
+        serve(str(out / "demo.zarr") if not args.no_run else str(SAMPLE_CITY), port=args.port,
+              show=not args.no_browser)
+    else:
+        print("\nNext: `twin serve` opens the operations-centre viewer on this city and run.")
+    return 0
+
+
+def _demo_run(out: Path) -> Path:
+    from twin.runner import run_scenario
+    from twin.scenario import load_scenario
+    scenario = load_scenario(SAMPLE_CITY.parent / "scenarios" / "demo.toml")
+    print(f"\nRunning flood scenario '{scenario.name}' ...")
+    t0 = time.perf_counter()
+    run = run_scenario(scenario, out=out / "demo.zarr", progress=True)
+    print(run.summary())
+    print(f"(run took {time.perf_counter() - t0:.1f} s)")
+    return out / "demo.zarr"
+
+
+# -- shared by commands -------------------------------------------------------------
+
+def export_city(city, fmt: str, path: Path) -> Path:
+    """Write ``city`` as ``fmt`` (``glb``, ``vtm`` or ``cityjson``) to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "cityjson":
+        from scenes.cityjson import write_cityjson
+        return write_cityjson(city, path)
+    from scenes.meshes import city_scene
+    scene = city_scene(city)
+    if fmt == "glb":
+        from scenes.gltf import write_glb
+        return write_glb(scene, path)
+    from scenes.vtk import write_vtm
+    return write_vtm(scene, path)
+
+
+def format_summary(s: dict) -> str:
+    """Readable text of :meth:`twin.City.summary`."""
+    e = s["extent_m"]
+    lines = [f"City: {s['name']}", f"  CRS:       {s['crs']}",
+             f"  Extent:    {e['width'] / 1000:.2f} km x {e['height'] / 1000:.2f} km "
+             f"(x {e['xmin']:.0f}..{e['xmax']:.0f}, y {e['ymin']:.0f}..{e['ymax']:.0f})"]
+    if "terrain" in s:
+        t = s["terrain"]
+        lines.append(f"  Terrain:   {t['shape'][1]} x {t['shape'][0]} cells of {t['cell_size_m']:g} m, "
+                     f"{t['min_m']:.1f} to {t['max_m']:.1f} m")
+    b = s["buildings"]
+    if b["count"]:
+        h = b["height_m"]
+        lines.append(f"  Buildings: {b['count']} ({b['footprint_km2']:.2f} km2 footprint), height "
+                     f"{h['min']:.1f} / {h['median']:.1f} / {h['max']:.1f} m (min/median/max)")
+        if "by_use" in b:
+            lines.append("             " + ", ".join(f"{k} {v}" for k, v in b["by_use"].items()))
+        if "population" in b:
+            lines.append(f"             population {b['population']:,}")
+    r = s["roads"]
+    lines.append(f"  Roads:     {r['count']} links, {r['length_km']:.1f} km"
+                 + ("  (" + ", ".join(f"{k} {v}" for k, v in r.get("by_class", {}).items()) + ")"
+                    if r.get("by_class") else ""))
+    lines.append(f"  Water:     {s['water']['count']} bodies, {s['water']['area_km2']:.2f} km2")
+    lines.append(f"  Land use:  {s['landuse']['count']} parcels")
+    sen = s["sensors"]
+    if sen["count"]:
+        kinds = ", ".join(f"{k} {v}" for k, v in sen["by_kind"].items())
+        lines.append(f"  Sensors:   {sen['count']} ({kinds}); {sen['readings']:,} readings")
+        if "time_span" in sen:
+            lines.append(f"             {sen['time_span'][0]} to {sen['time_span'][1]}")
+    for bid, m in s["bim"].items():
+        lines.append(f"  BIM:       building {bid}: {m['faces']:,} triangles, {m['storeys']} storeys")
+    if s["places"]:
+        lines.append(f"  Places:    {', '.join(s['places'])}")
+    return "\n".join(lines)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise DataError(f"--size {text!r} is not WIDTHxHEIGHT", fix="e.g. --size 1600x1000") from None
+    return w, h
+
+
+if __name__ == "__main__":
+    sys.exit(main())
