@@ -13,8 +13,12 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import rasterio.errors
+import rasterio.warp
 from affine import Affine
 from pyproj import CRS
+from rasterio.enums import Resampling
+from scipy import ndimage, sparse
+from scipy.sparse.linalg import spsolve
 
 from geodata.errors import DataError
 
@@ -73,8 +77,8 @@ class Raster:
     def bounds(self) -> tuple[float, float, float, float]:
         """``(xmin, ymin, xmax, ymax)`` of the grid's outer edges."""
         rows, cols = self.shape
-        x0, y0 = self.transform * (0, 0)
-        x1, y1 = self.transform * (cols, rows)
+        x0, y0 = self.transform @ (0, 0)
+        x1, y1 = self.transform @ (cols, rows)
         return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
     @property
@@ -94,7 +98,7 @@ class Raster:
 
         Points outside the grid get indices outside ``[0, rows)`` / ``[0, cols)``.
         """
-        col, row = ~self.transform * (np.asarray(x, float), np.asarray(y, float))
+        col, row = ~self.transform @ (np.asarray(x, float), np.asarray(y, float))
         return np.floor(row).astype(int), np.floor(col).astype(int)
 
     def sample(self, x, y) -> np.ndarray:
@@ -114,6 +118,197 @@ class Raster:
         out = np.full(np.shape(row), np.nan, dtype="float32")
         out[inside] = self.data[row[inside], col[inside]]
         return out
+
+    # -- regridding ---------------------------------------------------------
+    def reproject(self, crs, cell_size: float | None = None, *,
+                  resampling: str = "bilinear") -> "Raster":
+        """Warp the grid to another CRS (GDAL warp via rasterio).
+
+        Parameters
+        ----------
+        crs : anything :class:`pyproj.CRS` accepts
+            Target coordinate reference system.
+        cell_size : float, optional
+            Target cell size in target CRS units; GDAL's default keeps about
+            the same number of cells.
+        resampling : str
+            A :class:`rasterio.enums.Resampling` name: ``"nearest"``,
+            ``"bilinear"``, ``"cubic"``, ``"average"``, ...
+
+        Returns
+        -------
+        Raster
+            Cells that no source cell reaches stay NaN.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from affine import Affine
+        >>> r = Raster(np.ones((4, 4), "float32"), Affine(10, 0, 500000, 0, -10, 3360000), 4547)
+        >>> r.reproject(32650, cell_size=10).crs.to_epsg()
+        32650
+        """
+        dst_crs = CRS.from_user_input(crs)
+        rows, cols = self.shape
+        resolution = None if cell_size is None else _positive(cell_size, "cell_size")
+        transform, width, height = rasterio.warp.calculate_default_transform(
+            self.crs.to_wkt(), dst_crs.to_wkt(), cols, rows, *self.bounds,
+            resolution=resolution)
+        return self._warp(dst_crs, transform, (height, width), resampling)
+
+    def resample(self, cell_size: float, *, resampling: str = "bilinear") -> "Raster":
+        """Regrid to a new cell size in the same CRS, keeping the upper-left corner.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from affine import Affine
+        >>> r = Raster(np.ones((4, 4), "float32"), Affine(1, 0, 0, 0, -1, 4), 4547)
+        >>> r.resample(2.0).shape
+        (2, 2)
+        """
+        cell_size = _positive(cell_size, "cell_size")
+        xmin, ymin, xmax, ymax = self.bounds
+        cols = max(1, int(np.ceil((xmax - xmin) / cell_size - 1e-9)))
+        rows = max(1, int(np.ceil((ymax - ymin) / cell_size - 1e-9)))
+        transform = Affine(cell_size, 0.0, xmin, 0.0, -cell_size, ymax)
+        return self._warp(self.crs, transform, (rows, cols), resampling)
+
+    def _warp(self, dst_crs: CRS, transform: Affine, shape: tuple[int, int],
+              resampling: str) -> "Raster":
+        try:
+            method = Resampling[resampling]
+        except KeyError:
+            names = ", ".join(m.name for m in Resampling)
+            raise ValueError(f"unknown resampling '{resampling}'; use one of {names}") from None
+        out = np.full(shape, np.nan, dtype="float32")
+        rasterio.warp.reproject(
+            self.data, out, src_transform=self.transform, src_crs=self.crs.to_wkt(),
+            src_nodata=np.nan, dst_transform=transform, dst_crs=dst_crs.to_wkt(),
+            dst_nodata=np.nan, resampling=method)
+        return Raster(out, transform, dst_crs, self.nodata)
+
+    def clip(self, bounds: tuple[float, float, float, float]) -> "Raster":
+        """Cut out the cells that overlap ``(xmin, ymin, xmax, ymax)``.
+
+        Cells are kept whole, so the result may reach slightly beyond
+        ``bounds``. Raises :class:`DataError` when nothing overlaps.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from affine import Affine
+        >>> r = Raster(np.zeros((10, 10), "float32"), Affine(1, 0, 0, 0, -1, 10), 4547)
+        >>> r.clip((2.5, 2.0, 5.0, 4.0)).bounds
+        (2.0, 2.0, 5.0, 4.0)
+        """
+        xmin, ymin, xmax, ymax = (float(v) for v in bounds)
+        if not (xmin < xmax and ymin < ymax):
+            raise DataError(f"clip bounds {bounds} are empty",
+                            fix="pass (xmin, ymin, xmax, ymax) with xmin < xmax and ymin < ymax")
+        rows, cols = self.shape
+        inverse = ~self.transform
+        c0, r0 = inverse @ (xmin, ymax)
+        c1, r1 = inverse @ (xmax, ymin)
+        col0, col1 = sorted((c0, c1))
+        row0, row1 = sorted((r0, r1))
+        col0 = max(0, int(np.floor(col0 + 1e-9)))
+        row0 = max(0, int(np.floor(row0 + 1e-9)))
+        col1 = min(cols, int(np.ceil(col1 - 1e-9)))
+        row1 = min(rows, int(np.ceil(row1 - 1e-9)))
+        if col1 <= col0 or row1 <= row0:
+            raise DataError(f"clip bounds {bounds} do not overlap the raster {self.bounds}",
+                            fix="pass bounds in the raster's CRS that overlap it")
+        transform = self.transform @ Affine.translation(col0, row0)
+        return Raster(self.data[row0:row1, col0:col1].copy(), transform, self.crs, self.nodata)
+
+    # -- repair -------------------------------------------------------------
+    def fill_nodata(self, max_distance: float | None = None) -> tuple["Raster", int]:
+        """Fill NaN holes with a smooth (harmonic) surface through their rims.
+
+        Each hole is filled with the solution of Laplace's equation whose
+        boundary values are the valid cells around it (edges of the grid act
+        as no-flux boundaries). By the maximum principle, filled values never
+        leave the range of the hole's rim, so no pits or spikes are invented.
+
+        Parameters
+        ----------
+        max_distance : float, optional
+            Only fill cells within this distance (CRS units) of a valid cell;
+            farther cells stay NaN. Default: fill everything.
+
+        Returns
+        -------
+        (Raster, int)
+            The filled raster and the number of cells filled.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from affine import Affine
+        >>> data = np.array([[1, 1, 1], [1, np.nan, 3], [3, 3, 3]], "float32")
+        >>> filled, n = Raster(data, Affine(1, 0, 0, 0, -1, 3), 4547).fill_nodata()
+        >>> n, float(filled.data[1, 1])
+        (1, 2.0)
+        """
+        holes = ~np.isfinite(self.data)
+        if holes.all():
+            raise DataError("raster holds only nodata cells; nothing to fill from",
+                            fix="check the nodata value or the source grid")
+        if max_distance is not None:
+            distance = ndimage.distance_transform_edt(holes) * self.cell_size
+            holes &= distance <= _positive(max_distance, "max_distance")
+        out = self.data.copy()
+        out[holes] = _harmonic_fill(np.where(np.isfinite(self.data), self.data, 0.0), holes,
+                                    np.isfinite(self.data))
+        return Raster(out, self.transform, self.crs, self.nodata), int(holes.sum())
+
+    # -- terrain analysis ---------------------------------------------------
+    def _gradient(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(dz/dx, dz/dy)`` with x east and y north, central differences."""
+        if self.crs.is_geographic:
+            raise DataError("slope needs a projected CRS in metres, this raster is in degrees",
+                            fix="reproject it first, e.g. raster.reproject(4547, cell_size=5)")
+        dzdy, dzdx = np.gradient(self.data.astype("float64"), self.transform.e, self.transform.a)
+        return dzdx, dzdy
+
+    def slope(self) -> np.ndarray:
+        """Steepest slope of each cell in degrees, shape ``(rows, cols)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from affine import Affine
+        >>> x = np.tile(np.arange(5, dtype="float32"), (5, 1))
+        >>> Raster(x, Affine(1, 0, 0, 0, -1, 5), 4547).slope()[2, 2].round(3)
+        np.float32(45.0)
+        """
+        dzdx, dzdy = self._gradient()
+        return np.degrees(np.arctan(np.hypot(dzdx, dzdy))).astype("float32")
+
+    def hillshade(self, azimuth: float = 315.0, altitude: float = 45.0) -> np.ndarray:
+        """Relief shading in ``[0, 1]``: cosine of the angle between surface and sun.
+
+        Parameters
+        ----------
+        azimuth : float
+            Direction the light comes from, degrees clockwise from north.
+        altitude : float
+            Sun height above the horizon in degrees.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from affine import Affine
+        >>> flat = Raster(np.zeros((3, 3), "float32"), Affine(1, 0, 0, 0, -1, 3), 4547)
+        >>> float(flat.hillshade(altitude=30)[1, 1])
+        0.5
+        """
+        dzdx, dzdy = self._gradient()
+        az, alt = np.radians(azimuth), np.radians(altitude)
+        sun = (np.sin(az) * np.cos(alt), np.cos(az) * np.cos(alt), np.sin(alt))
+        shade = (-dzdx * sun[0] - dzdy * sun[1] + sun[2]) / np.sqrt(1.0 + dzdx**2 + dzdy**2)
+        return np.clip(shade, 0.0, 1.0).astype("float32")
 
     # -- file I/O -----------------------------------------------------------
     def write(self, path: str | os.PathLike) -> Path:
@@ -170,3 +365,43 @@ def read_raster(path: str | os.PathLike, *, band: int = 1) -> Raster:
         raise DataError("rotated rasters are not supported", file=path,
                         fix="warp it to a north-up grid with gdalwarp")
     return Raster(data, transform, CRS.from_user_input(crs.to_wkt()))
+
+
+def _positive(value: float, name: str) -> float:
+    value = float(value)
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _harmonic_fill(values: np.ndarray, unknown: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Solve Laplace's equation on the ``unknown`` cells (5-point stencil).
+
+    ``known`` cells are fixed (Dirichlet); grid edges and cells in neither
+    mask are no-flux. Returns the solution for ``unknown`` cells in
+    row-major order.
+    """
+    n = int(unknown.sum())
+    if n == 0:
+        return np.empty(0, dtype="float32")
+    rows, cols = unknown.shape
+    number = np.full(unknown.shape, -1, dtype=np.int64)
+    number[unknown] = np.arange(n)
+    r, c = np.nonzero(unknown)
+    diagonal = np.zeros(n)
+    rhs = np.zeros(n)
+    links_i, links_j = [], []
+    for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        rr, cc = r + dr, c + dc
+        inside = (rr >= 0) & (rr < rows) & (cc >= 0) & (cc < cols)
+        rr, cc = np.where(inside, rr, 0), np.where(inside, cc, 0)
+        to_unknown = inside & unknown[rr, cc]
+        to_known = inside & known[rr, cc]
+        diagonal += to_unknown | to_known
+        rhs += np.where(to_known, values[rr, cc], 0.0)
+        links_i.append(number[r, c][to_unknown])
+        links_j.append(number[rr, cc][to_unknown])
+    i, j = np.concatenate(links_i), np.concatenate(links_j)
+    matrix = sparse.csr_matrix((np.full(i.size, -1.0), (i, j)), shape=(n, n))
+    matrix = (matrix + sparse.diags(diagonal)).tocsc()
+    return spsolve(matrix, rhs).astype("float32")
