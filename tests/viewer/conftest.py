@@ -1,0 +1,182 @@
+"""Fixtures of the viewer tests.
+
+* ``tiny_city`` / ``tiny_run``: a 10 x 10 cell city with two buildings and one
+  road, and a three-frame replay whose depths are chosen by hand, so the
+  view-model's meshes, colours and KPIs can be checked against known answers.
+* ``real_run``: the sample scenario run once per session with the real
+  ``twin.run_scenario`` and reopened with ``twin.open_run``.
+* ``server`` / ``browser_page``: ``twin serve`` on a free loopback port and a
+  headless Debian Chromium driven by Playwright; screenshots go to
+  ``test-artifacts/viewer/``. Every server started here is stopped.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+import xarray as xr
+from affine import Affine
+
+from geodata.raster import Raster
+from twin.city import City
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts" / "viewer"
+CHROMIUM = Path("/usr/bin/chromium")
+SAMPLE = REPO / "data_samples" / "ezhou"
+
+X0, Y0 = 500000.0, 3360000.0  # north-west corner of the tiny city
+CELL = 10.0
+
+
+@pytest.fixture
+def tiny_city() -> City:
+    """10 x 10 cells of 10 m; ground falls 0.1 m per column eastwards from 20 m."""
+    ground = (20.0 - 0.1 * np.arange(10))[None, :].repeat(10, axis=0).astype("float32")
+    terrain = Raster(ground, Affine(CELL, 0, X0, 0, -CELL, Y0), "EPSG:4547")
+    buildings = gpd.GeoDataFrame(
+        {"id": ["B1", "B2"], "height": [10.0, 30.0], "base": [20.0, 19.5],
+         "use": ["residential", "commercial"], "name": ["Home", "Mall"],
+         "population": [40, 0]},
+        geometry=[shapely.box(X0 + 10, Y0 - 30, X0 + 30, Y0 - 10),
+                  shapely.box(X0 + 60, Y0 - 80, X0 + 90, Y0 - 50)], crs="EPSG:4547")
+    roads = gpd.GeoDataFrame(
+        {"id": ["R1"], "name": ["Lake Road"], "class": ["primary"], "lanes": [2]},
+        geometry=[shapely.LineString([(X0 + 5, Y0 - 45), (X0 + 95, Y0 - 45)])], crs="EPSG:4547")
+    return City("Tiny", "EPSG:4547", terrain=terrain, buildings=buildings, roads=roads,
+                places={"venue": (X0 + 75, Y0 - 65)}, timezone="Asia/Shanghai")
+
+
+@pytest.fixture
+def tiny_run(tiny_city) -> SimpleNamespace:
+    """Three frames, 30 min apart from 2024-07-05 06:00 UTC (14:00 in Ezhou):
+    dry; one cell 0.5 m deep at row 2, col 3; rows 4-5 flooded 0.4 m (the road's
+    row) and 1.2 m at the mall."""
+    times = pd.date_range("2024-07-05 06:00", periods=3, freq="30min", tz="UTC")
+    depth = np.zeros((3, 10, 10), "float32")
+    depth[1, 2, 3] = 0.5
+    depth[2, 4:6, :] = 0.4
+    x = X0 + CELL * (np.arange(10) + 0.5)
+    y = Y0 - CELL * (np.arange(10) + 0.5)
+    flood = xr.Dataset({"depth": (("time", "y", "x"), depth)},
+                       coords={"time": times.tz_convert(None), "x": x, "y": y},
+                       attrs={"cell_size": CELL})
+    building_depth = xr.DataArray(np.array([[0, 0], [0.5, 0], [0, 1.2]]), dims=("time", "building"))
+    road_depth = xr.DataArray(np.array([[0.0], [0.0], [0.4]]), dims=("time", "road"))
+    kpis = pd.DataFrame({"time": times, "flooded_area_m2": [0.0, 100.0, 2000.0],
+                         "max_depth_m": [0.0, 0.5, 1.2], "buildings_flooded": [0, 1, 1],
+                         "roads_closed": [0, 0, 1], "people_affected": [0, 40, 0],
+                         "rain_mm_h": [12.0, 40.0, 5.0], "sensors_in_alarm": [0, 0, 0]})
+    events = pd.DataFrame({"time": [times[1], times[2]], "kind": ["building_flooded", "road_closed"],
+                           "severity": ["warning", "alarm"], "where": ["Home", "Lake Road"],
+                           "x": [X0 + 20, X0 + 50], "y": [Y0 - 20, Y0 - 45],
+                           "message": ["Home wet", "Lake Road closed"]})
+    return SimpleNamespace(flood=flood, building_depth=building_depth, road_depth=road_depth,
+                           kpis=kpis, events=events, times=times, scenario=None,
+                           path=Path("tiny.zarr"))
+
+
+@pytest.fixture(scope="session")
+def real_run(tmp_path_factory):
+    """The sample's demo scenario, run once with ``twin.run_scenario`` and reopened."""
+    demo = SAMPLE / "scenarios" / "demo.toml"
+    if not demo.exists():
+        pytest.skip("data_samples/ezhou/scenarios/demo.toml has not been generated")
+    import twin
+    out = tmp_path_factory.mktemp("runs") / "demo.zarr"
+    twin.run_scenario(twin.load_scenario(demo), out=out, progress=False)
+    return twin.open_run(out)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(real_run):
+    """``twin serve RUN --port FREE --no-browser`` on 127.0.0.1; yields its URL."""
+    port = _free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = open(ARTIFACTS / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "twin.cli", "serve", str(real_run.path),
+                             "--port", str(port), "--no-browser"], cwd=REPO, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    t0 = time.perf_counter()
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"twin serve exited with {proc.returncode}; see {log.name}")
+            try:
+                urllib.request.urlopen(url, timeout=30).read()
+                break
+            except OSError:
+                if time.perf_counter() - t0 > 90:
+                    pytest.fail("twin serve did not answer within 90 s")
+                time.sleep(0.3)
+        yield SimpleNamespace(url=url, process=proc, started_s=time.perf_counter() - t0)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Debian Chromium via Playwright."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--headless", "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+            "--disable-background-networking", "--disable-component-update", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def page(chromium, server):
+    """One loaded page of the viewer, shared by the browser tests (in file order).
+
+    ``page.errors`` collects JavaScript errors, ``page.requests`` every URL asked for.
+    """
+    context = chromium.new_context(viewport={"width": 1600, "height": 1000})
+    pg = context.new_page()
+    pg.errors, pg.requests = [], []
+    pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
+    pg.on("console", lambda msg: pg.errors.append(msg.text) if msg.type == "error" else None)
+    pg.on("request", lambda req: pg.requests.append(req.url))
+    t0 = time.perf_counter()
+    pg.goto(server.url, wait_until="load", timeout=60_000)
+    pg.wait_for_selector(".scene3d canvas", state="attached", timeout=60_000)
+    pg.load_s = time.perf_counter() - t0
+    yield pg
+    context.close()
+
+
+def shot(page, name: str, selector: str | None = None) -> Path:
+    """Save a screenshot (of the page or one element) under test-artifacts/viewer/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    target = page.locator(selector).first if selector else page
+    target.screenshot(path=str(path))
+    return path

@@ -1,0 +1,157 @@
+"""The 3D view: the city scene in a synchronised Panel VTK pane.
+
+One actor per layer (terrain, buildings, BIM, roads, lakes and rivers, flood
+water, sensors). A frame change rewrites only the flood water mesh and the
+colour arrays of buildings, roads and sensors in place; Panel's synchronised
+pane then sends only the arrays whose content changed (each array travels
+once, keyed by its hash), never the static terrain or building geometry.
+"""
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+import pyvista as pv
+
+from viewer.viewmodel import Camera, ViewModel
+
+__all__ = ["Scene3D", "LAYERS"]
+
+LAYERS: dict[str, str] = {"terrain": "Terrain", "buildings": "Buildings", "bim": "BIM model",
+                          "roads": "Roads", "water": "Lakes and rivers", "flood": "Flood water",
+                          "sensors": "Sensors"}
+"""Layer key -> label of its toggle."""
+
+_BACKGROUND = (0.06, 0.08, 0.12)
+
+
+class Scene3D:
+    """The city in 3D with replay, colouring, layers, highlight and cameras.
+
+    Parameters
+    ----------
+    model : viewer.viewmodel.ViewModel
+    height : int
+        Pane height in pixels.
+
+    Examples
+    --------
+    >>> view = Scene3D(ViewModel(city, scene, run))  # doctest: +SKIP
+    >>> view.show_frame(12); view.fly_to("venue")    # doctest: +SKIP
+    """
+
+    def __init__(self, model: ViewModel, *, height: int = 560) -> None:
+        self.model = model
+        self.frame = 0
+        self.color_mode = "use"
+        self.highlighted: int | None = None
+        self.visible = dict.fromkeys(LAYERS, True)
+        self.plotter = pv.Plotter(off_screen=True, window_size=(800, 600))
+        self.plotter.set_background(_BACKGROUND)
+        self.meshes: dict[str, pv.PolyData] = {}
+        self.actors: dict = {}
+        for key in LAYERS:
+            self._add_layer(key)
+        self.pane = pn.pane.VTK(self.plotter.ren_win, sizing_mode="stretch_both",
+                                min_height=height, enable_keybindings=False,
+                                orientation_widget=True, css_classes=["scene3d"])
+        self.set_camera(model.camera_presets()["district"])
+
+    # -- building ----------------------------------------------------------
+    def _add_layer(self, key: str) -> None:
+        blocks = self.model.scene.blocks
+        if key == "flood":
+            mesh = self.model.water(0) if self.model.run is not None else pv.PolyData()
+            mesh = mesh if mesh.n_cells else _placeholder()
+        elif key in blocks and blocks[key] is not None and blocks[key].n_points:
+            mesh = blocks[key].copy(deep=True)
+        else:
+            return
+        if key in ("buildings", "roads", "sensors"):
+            mesh.cell_data["rgb"] = self.model.cell_colors(key, self._feature_colors(key))
+        opacity = 0.85 if key == "flood" else 1.0
+        where = "cell" if "rgb" in mesh.cell_data else "point" if "rgb" in mesh.point_data else None
+        kw = {"scalars": "rgb", "rgb": True, "preference": where} if where else {"color": "white"}
+        actor = self.plotter.add_mesh(mesh, opacity=opacity, show_scalar_bar=False,
+                                      name=key, **kw)
+        if key == "flood":
+            actor.SetVisibility(self._has_water())
+        self.meshes[key] = mesh
+        self.actors[key] = actor
+
+    def _has_water(self) -> bool:
+        return self.model.run is not None and bool(self.model.water(self.frame).n_cells)
+
+    def _feature_colors(self, key: str) -> np.ndarray:
+        if key == "buildings":
+            return self.model.building_colors(self.frame, self.color_mode,
+                                              highlight=self.highlighted)
+        if key == "roads":
+            return self.model.road_colors(self.frame)
+        return self.model.sensor_colors(self.frame)
+
+    def _recolor(self, key: str) -> None:
+        if key in self.meshes:
+            mesh = self.meshes[key]
+            mesh.cell_data["rgb"][:] = self.model.cell_colors(key, self._feature_colors(key))
+            mesh.Modified()
+
+    # -- replay ------------------------------------------------------------
+    def show_frame(self, i: int) -> None:
+        """Show replay frame ``i``: flood water, building impact, closed roads, sensor status."""
+        self.frame = int(i)
+        if self.model.run is None:
+            return
+        water = self.model.water(self.frame)
+        flood = self.meshes["flood"]
+        if water.n_cells:
+            flood.copy_from(water, deep=True)
+        self.actors["flood"].SetVisibility(bool(water.n_cells) and self.visible["flood"])
+        for key in ("buildings", "roads", "sensors"):
+            self._recolor(key)
+        self.pane.synchronize()
+
+    # -- controls ------------------------------------------------------------
+    def set_layers(self, visible: list[str]) -> None:
+        """Show exactly the layers whose keys are in ``visible``."""
+        self.visible = {k: k in visible for k in LAYERS}
+        for key, actor in self.actors.items():
+            actor.SetVisibility(self.visible[key] and (key != "flood" or self._has_water()))
+        self.pane.synchronize()
+
+    def set_color_mode(self, mode: str) -> None:
+        """Colour buildings by ``"use"``, ``"height"`` or ``"impact"``."""
+        self.color_mode = mode
+        self._recolor("buildings")
+        self.pane.synchronize()
+
+    def highlight(self, building_index: int | None) -> None:
+        """Paint one building (row of ``city.buildings``) in the highlight colour."""
+        self.highlighted = building_index
+        self._recolor("buildings")
+        self.pane.synchronize()
+
+    def set_camera(self, camera: Camera) -> None:
+        """Move the camera (browser and server side)."""
+        cam = self.plotter.camera
+        cam.position, cam.focal_point, cam.up = camera.position, camera.focal_point, \
+            camera.view_up
+        self.plotter.renderer.ResetCameraClippingRange()
+        self.pane.camera = camera.as_vtk()
+
+    def fly_to(self, where: str | tuple[float, float], *, distance: float = 600.0) -> None:
+        """Camera preset by name (``"district"``, a place) or onto world point ``(x, y)``."""
+        if isinstance(where, str):
+            self.set_camera(self.model.camera_presets()[where])
+        else:
+            self.set_camera(self.model.camera_on(*where, distance=distance))
+
+    def link(self, other: "Scene3D") -> None:
+        """Share the camera with another view (both move together)."""
+        self.pane.jslink(other.pane, camera="camera", bidirectional=True)
+
+
+def _placeholder() -> pv.PolyData:
+    mesh = pv.PolyData(np.zeros((3, 3), np.float32), faces=np.array([3, 0, 1, 2]))
+    mesh.cell_data["depth"] = np.zeros(1, np.float32)
+    mesh.cell_data["rgb"] = np.zeros((1, 3), np.uint8)
+    return mesh
