@@ -24,7 +24,7 @@ from scenes import style
 
 __all__ = ["Scene", "scene_bounds", "scene_origin", "city_scene", "terrain_mesh",
            "buildings_mesh", "roads_mesh", "water_mesh", "sensors_mesh", "bim_mesh",
-           "polygon_parts", "triangulate"]
+           "polygon_parts", "triangulate", "road_surfaces", "ground_height", "water_levels"]
 
 LAYERS = ("terrain", "buildings", "roads", "water", "sensors", "bim")
 LANE_WIDTH = 3.5
@@ -468,32 +468,53 @@ def roads_mesh(roads, terrain: Raster | None, origin, *, width: float | None = N
     >>> round(roads_mesh(r, None, (0, 0, 0)).area, 3)
     700.0
     """
-    geoms = roads.geometry.values
-    ids = _ids(roads)
-    lanes = (roads["lanes"].to_numpy(dtype=float) if "lanes" in roads
-             else np.full(len(roads), 2.0))
-    widths = np.where(np.isfinite(lanes) & (lanes > 0), lanes, 2.0) * LANE_WIDTH
-    if width is not None:
-        widths = np.full(len(roads), float(width))
     step = 5.0 if terrain is None else max(terrain.cell_size, 1.0)
-    kind = shapely.get_type_id(geoms)
-    is_line = np.isin(kind, (1, 5))
-    surfaces = np.array(geoms, dtype=object)
-    surfaces[is_line] = shapely.buffer(shapely.segmentize(geoms[is_line], step),
-                                       widths[is_line] / 2, cap_style="flat",
-                                       join_style="round", quad_segs=4)
-    surfaces[~is_line] = shapely.segmentize(geoms[~is_line], step)
-    parts, row = polygon_parts(surfaces, ids, layer="roads")
+    parts, row = road_surfaces(roads, width=width, step=step)
     xy, owner = triangulate(parts)
     index = row[owner]
     flat = xy.reshape(-1, 2)
-    z = _ground(terrain, flat[:, 0], flat[:, 1]) + ROAD_LIFT
+    z = ground_height(terrain, flat[:, 0], flat[:, 1]) + ROAD_LIFT
     mesh = _polydata(np.column_stack([flat, z]), np.arange(len(flat)).reshape(-1, 3), origin)
     classes = roads["class"] if "class" in roads else np.full(len(roads), "other")
     mesh.cell_data["road_index"] = index.astype(np.int32)
     mesh.cell_data["class_code"] = style.codes_for(classes, style.ROAD_CLASS_COLORS)[index]
     mesh.cell_data["rgb"] = style.colors_for(classes, style.ROAD_CLASS_COLORS)[index]
     return mesh
+
+
+def road_surfaces(roads, *, width: float | None = None,
+                  step: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
+    """Road surface polygons: LineStrings buffered to ``lanes x 3.5 m`` (or
+    ``width``) with flat caps, Polygons kept; both densified every ``step`` m
+    so that they can follow the terrain.
+
+    Returns
+    -------
+    parts : numpy.ndarray of Polygon
+    row : numpy.ndarray of int
+        Row in ``roads`` of each polygon.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> r = gpd.GeoDataFrame({"id": ["r"], "lanes": [4]}, geometry=[LineString([(0, 0), (10, 0)])])
+    >>> float(road_surfaces(r)[0][0].area)
+    140.0
+    """
+    geoms = roads.geometry.values
+    lanes = (roads["lanes"].to_numpy(dtype=float) if "lanes" in roads
+             else np.full(len(roads), 2.0))
+    widths = np.where(np.isfinite(lanes) & (lanes > 0), lanes, 2.0) * LANE_WIDTH
+    if width is not None:
+        widths = np.full(len(roads), float(width))
+    is_line = np.isin(shapely.get_type_id(geoms), (1, 5))
+    surfaces = np.array(geoms, dtype=object)
+    surfaces[is_line] = shapely.buffer(shapely.segmentize(geoms[is_line], step),
+                                       widths[is_line] / 2, cap_style="flat",
+                                       join_style="round", quad_segs=4)
+    surfaces[~is_line] = shapely.segmentize(geoms[~is_line], step)
+    return polygon_parts(surfaces, _ids(roads), layer="roads")
 
 
 def water_mesh(water, terrain: Raster | None, origin, *, level=None) -> pv.PolyData:
@@ -525,7 +546,7 @@ def water_mesh(water, terrain: Raster | None, origin, *, level=None) -> pv.PolyD
     >>> water_mesh(w, None, (0, 0, 0), level=3.0).bounds[4]
     3.0
     """
-    levels = _water_levels(water, terrain, level)
+    levels = water_levels(water, terrain, level)
     parts, row = polygon_parts(water.geometry.values, _ids(water), layer="water")
     xy, owner = triangulate(parts)
     index = row[owner]
@@ -538,11 +559,21 @@ def water_mesh(water, terrain: Raster | None, origin, *, level=None) -> pv.PolyD
     return mesh
 
 
-def _water_levels(water, terrain: Raster | None, level) -> np.ndarray:
+def water_levels(water, terrain: Raster | None, level=None) -> np.ndarray:
+    """Water level (m) of each water polygon, as described in :func:`water_mesh`.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> w = gpd.GeoDataFrame({"level": [4.5, None]}, geometry=[box(0, 0, 1, 1), box(2, 0, 3, 1)])
+    >>> water_levels(w, None).tolist()
+    [4.5, 0.0]
+    """
     n = len(water)
     if level is not None:
         return np.broadcast_to(np.asarray(level, dtype=float), (n,)).copy()
-    levels = (water["level"].to_numpy(dtype=float) if "level" in water
+    levels = (np.array(water["level"], dtype=float) if "level" in water
               else np.full(n, np.nan))
     todo = ~np.isfinite(levels)
     if not todo.any():
@@ -555,7 +586,7 @@ def _water_levels(water, terrain: Raster | None, level) -> np.ndarray:
     missing = todo & ~np.isfinite(levels)
     if missing.any():
         inside = shapely.point_on_surface(geoms[missing])
-        levels[missing] = _ground(terrain, shapely.get_x(inside), shapely.get_y(inside))
+        levels[missing] = ground_height(terrain, shapely.get_x(inside), shapely.get_y(inside))
     return levels
 
 
@@ -620,7 +651,7 @@ def sensors_mesh(stations, terrain: Raster | None, origin, *, size: float = 1.0)
                       f"{describe_ids(_ids(stations)[~ok])}", DataWarning, stacklevel=2)
     rows = np.flatnonzero(ok)
     x, y = shapely.get_x(geoms[ok]), shapely.get_y(geoms[ok])
-    ground = _ground(terrain, x, y)
+    ground = ground_height(terrain, x, y)
     tpl_pts, tpl_faces = _pin(size)
     n, k = len(rows), len(tpl_pts)
     pts = (tpl_pts[None] + np.column_stack([x, y, ground])[:, None]).reshape(-1, 3)
@@ -686,8 +717,8 @@ def bim_mesh(bim: Mapping[str, object], origin) -> pv.PolyData:
 
 
 # -- shared -------------------------------------------------------------------
-def _ground(terrain: Raster | None, x, y) -> np.ndarray:
-    """Terrain height at points, bilinear between cell centres (nearest cell
+def ground_height(terrain: Raster | None, x, y) -> np.ndarray:
+    """Terrain height (m) at points ``x, y``, bilinear between cell centres (nearest cell
     where a neighbour is NaN; the edge value outside the grid; 0 without terrain)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     if terrain is None:
