@@ -518,8 +518,9 @@ def design_rain(return_period: float, duration_s: float, *, peak_ratio: float = 
                 scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """A Chicago design storm as a uniform series starting ``delay_s`` after the start.
 
-    Returns ``(times_s, intensity_mm_h)`` from
-    :func:`simulations.flood.storm.chicago_hyetograph`, shifted and scaled.
+    Returns ``(times_s, intensity_mm_h)``: the steps of
+    :func:`simulations.flood.storm.chicago_hyetograph`, shifted and scaled,
+    with zero intensity before the storm and from its end on.
 
     Examples
     --------
@@ -528,8 +529,8 @@ def design_rain(return_period: float, duration_s: float, *, peak_ratio: float = 
     from simulations.flood.storm import chicago_hyetograph
     times, intensity = chicago_hyetograph(return_period, duration_s, step_s,
                                           peak_ratio=peak_ratio)
-    times = np.asarray(times, float) + delay_s
-    intensity = np.asarray(intensity, float) * scale
+    times = np.append(np.asarray(times, float), duration_s) + delay_s
+    intensity = np.append(np.asarray(intensity, float), 0.0) * scale
     if delay_s > 0:
         times = np.concatenate([[0.0, delay_s - 1e-3], times])
         intensity = np.concatenate([[0.0, 0.0], intensity])
