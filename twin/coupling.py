@@ -121,8 +121,7 @@ class FloodGrid:
 
     def index(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         """Integer ``(row, col)`` of the cells holding points ``(x, y)``."""
-        col, row = ~self.transform * (np.asarray(x, float), np.asarray(y, float))
-        return np.floor(row).astype(int), np.floor(col).astype(int)
+        return _cell_of(self.transform, x, y)
 
     def contains(self, row, col) -> np.ndarray:
         """Whether ``(row, col)`` lies on the grid."""
@@ -254,6 +253,13 @@ def flood_grid(city, cell_size: float, *, buildings: str = "blocked",
         road_cells=_road_cells(city.roads, shape, transform, cell_size, (bidx >= 0) | any_water))
 
 
+def _cell_of(transform: Affine, x, y) -> tuple[np.ndarray, np.ndarray]:
+    """``(row, col)`` of the north-up grid cells holding points ``(x, y)``."""
+    col = (np.asarray(x, float) - transform.c) / transform.a
+    row = (np.asarray(y, float) - transform.f) / transform.e
+    return np.floor(row).astype(int), np.floor(col).astype(int)
+
+
 def _building_index(b, shape, transform) -> np.ndarray:
     """Building number per cell (cell centre inside); buildings smaller than a
     cell get the cell under a point on their surface."""
@@ -266,8 +272,7 @@ def _building_index(b, shape, transform) -> np.ndarray:
     present[idx[idx >= 0]] = True
     small = np.flatnonzero(~present)
     pts = shapely.point_on_surface(geoms[small])
-    col, row = ~transform * (shapely.get_x(pts), shapely.get_y(pts))
-    row, col = np.floor(row).astype(int), np.floor(col).astype(int)
+    row, col = _cell_of(transform, shapely.get_x(pts), shapely.get_y(pts))
     ok = (row >= 0) & (row < shape[0]) & (col >= 0) & (col < shape[1])
     ok[ok] &= idx[row[ok], col[ok]] < 0
     idx[row[ok], col[ok]] = small[ok]
@@ -295,8 +300,7 @@ def _road_cells(roads, shape, transform, cell_size: float, excluded: np.ndarray)
         return _unique_triples(np.zeros((3, 0), int))
     lines = shapely.segmentize(roads.geometry.values, cell_size / 4)
     xy, which = shapely.get_coordinates(lines, return_index=True)
-    col, row = ~transform * (xy[:, 0], xy[:, 1])
-    row, col = np.floor(row).astype(int), np.floor(col).astype(int)
+    row, col = _cell_of(transform, xy[:, 0], xy[:, 1])
     ok = (row >= 0) & (row < shape[0]) & (col >= 0) & (col < shape[1])
     ok[ok] &= ~excluded[row[ok], col[ok]]
     return _unique_triples(np.stack([which[ok], row[ok], col[ok]]))
