@@ -10,13 +10,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import panel as pn
 
 from geodata.errors import DataError
+from viewer.charts import SensorChart
+from viewer.events import EventTable
 from viewer.kpis import KpiBoard
+from viewer.mapview import MapView
 from viewer.playback import Playback
 from viewer.scene3d import LAYERS, Scene3D
 from viewer.viewmodel import ViewModel
+from viewer.whatif import WhatIf
 from viewer.workspace import Workspace, open_workspace
 
 __all__ = ["build_app", "serve", "error_page", "WEBSOCKET_MAX_MESSAGE_SIZE"]
@@ -74,9 +79,15 @@ class OperationsScreen:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self.model = ViewModel(ws.city, ws.scene, ws.run)
+        self.compare: tuple[ViewModel, Scene3D, KpiBoard] | None = None
         self.view = Scene3D(self.model)
         self.kpis = KpiBoard()
         self.playback = Playback(self.model, on_frame=self.show_frame)
+        self.map = MapView(ws.city, on_building=self.select_building, on_sensor=self._pick_sensor)
+        self.chart = SensorChart(ws.city.sensors, ws.city.timezone)
+        self.events = EventTable(self.model.events(), on_choose=self.choose_event)
+        self.whatif = WhatIf(getattr(ws.run, "scenario", None) if ws.run is not None else None,
+                             Path("runs"), on_done=self.show_comparison)
         self.run_select = pn.widgets.Select(name="Run", options=list(ws.runs),
                                             value=_run_label(ws), width=220,
                                             css_classes=["run-select"])
@@ -86,18 +97,19 @@ class OperationsScreen:
                                                   value=list(LAYERS), button_type="primary",
                                                   button_style="outline",
                                                   css_classes=["layer-toggles"])
-        self.layers.param.watch(lambda e: self.view.set_layers(e.new), "value")
+        self.layers.param.watch(self._layers_changed, "value")
         self.color_mode = pn.widgets.RadioButtonGroup(
             name="Buildings", options={"Use": "use", "Height": "height", "Flood impact": "impact"},
             value="use", button_type="primary", button_style="outline",
             css_classes=["color-mode"])
-        self.color_mode.param.watch(lambda e: self.view.set_color_mode(e.new), "value")
+        self.color_mode.param.watch(self._color_mode_changed, "value")
         self.cameras = pn.widgets.RadioButtonGroup(
             name="Camera", options=list(self.model.camera_presets()), value="district",
             button_type="success", button_style="outline", css_classes=["camera-presets"])
         self.cameras.param.watch(lambda e: self.view.fly_to(e.new), "value")
         self.notice = pn.pane.HTML(f'<div class="notice">{ws.problem}</div>' if ws.problem else "",
                                    visible=bool(ws.problem), css_classes=["run-notice"])
+        self.views = pn.Row(self.view.pane, sizing_mode="stretch_both", css_classes=["views"])
         self.show_frame(0)
         self.panel = self._layout()
 
@@ -105,7 +117,46 @@ class OperationsScreen:
     def show_frame(self, i: int) -> None:
         """Move every panel to replay frame ``i``."""
         self.view.show_frame(i)
-        self.kpis.update(self.model.kpis(i))
+        values = self.model.kpis(i)
+        if self.compare is None:
+            self.kpis.update(values)
+        else:
+            other, view, board = self.compare
+            j = min(i, other.n_frames - 1)
+            view.show_frame(j)
+            self.kpis.update(values)
+            board.update(other.kpis(j), self.model.kpi_difference(other, i))
+        if self.model.run is not None:
+            self.map.set_states(self.model.roads_closed(i), self.model.sensor_colors(i)
+                                if self.ws.city.sensors is not None else None)
+            self.chart.set_time(self.model.times[i])
+
+    def select_building(self, index: int | None) -> None:
+        """Highlight building row ``index`` in 3D (the map shows its attributes)."""
+        for view in self._views():
+            view.highlight(index)
+
+    def choose_event(self, event) -> None:
+        """Fly to an event and move the replay to its time."""
+        if pd.notna(event.get("x")) and pd.notna(event.get("y")):
+            self.view.fly_to((float(event["x"]), float(event["y"])), distance=400.0)
+        if self.model.run is not None and pd.notna(event.get("time")):
+            self.playback.player.value = self.model.frame_at(event["time"])
+
+    def _pick_sensor(self, sensor_id: str) -> None:
+        self.chart.select(sensor_id)
+        self.tabs.active = 1
+
+    def _layers_changed(self, event) -> None:
+        for view in self._views():
+            view.set_layers(event.new)
+
+    def _color_mode_changed(self, event) -> None:
+        for view in self._views():
+            view.set_color_mode(event.new)
+
+    def _views(self) -> list[Scene3D]:
+        return [self.view] + ([self.compare[1]] if self.compare else [])
 
     def _pick_run(self, event) -> None:
         try:
@@ -121,8 +172,27 @@ class OperationsScreen:
         self.model = ViewModel(self.ws.city, self.ws.scene, run)
         self.view.model = self.model
         self.playback.set_model(self.model)
+        self.events.set_events(self.model.events())
         self.notice.visible = False
         self.show_frame(0)
+
+    def show_comparison(self, run) -> None:
+        """Show ``run`` beside the current one: linked cameras, KPI differences."""
+        other = ViewModel(self.ws.city, self.ws.scene, run)
+        view = Scene3D(other)
+        view.set_layers(self.layers.value)
+        view.set_color_mode(self.color_mode.value)
+        view.pane.camera = self.view.pane.camera
+        self.view.link(view)
+        board = KpiBoard()
+        self.compare = (other, view, board)
+        label = pn.pane.HTML(f'<div style="{_SUB}">What-if: {run.name}</div>')
+        self.views[:] = [pn.Column(pn.pane.HTML(f'<div style="{_SUB}">Base: {self.model.run.name}'
+                                                f'</div>'), self.view.pane,
+                                   sizing_mode="stretch_both"),
+                         pn.Column(label, board.panel, view.pane, sizing_mode="stretch_both",
+                                   css_classes=["compare"])]
+        self.show_frame(self.playback.player.value)
 
     # -- layout ----------------------------------------------------------------
     def _layout(self) -> pn.viewable.Viewable:
@@ -133,7 +203,12 @@ class OperationsScreen:
             css_classes=["header"])
         controls = pn.Row(self.layers, self.color_mode, self.cameras,
                           sizing_mode="stretch_width", css_classes=["view-controls"])
-        return pn.Column(header, self.notice, self.kpis.panel, controls, self.view.pane,
+        self.tabs = pn.Tabs(("Map", self.map.panel), ("Sensors", self.chart.panel),
+                            ("Events", self.events.panel), ("What-if", self.whatif.panel),
+                            width=560, css_classes=["side-tabs"], dynamic=False)
+        main = pn.Row(pn.Column(controls, self.views, sizing_mode="stretch_both"), self.tabs,
+                      sizing_mode="stretch_both")
+        return pn.Column(header, self.notice, self.kpis.panel, main,
                          sizing_mode="stretch_both", stylesheets=[_CSS], css_classes=["ops-screen"])
 
 
