@@ -31,6 +31,7 @@ __all__ = ["FloodGrid", "Impacts", "flood_grid", "rain_field", "design_rain", "r
 
 _RING = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 _FRAMES_PER_BLOCK = 32
+_RAIN_KINDS = ("rain_gauge", "weather_station")
 
 
 @dataclass(eq=False)
@@ -386,9 +387,8 @@ def rain_field(sensors, grid: FloodGrid, start: pd.Timestamp, duration_s: float,
     Parameters
     ----------
     sensors : geodata.sensors.SensorTable
-        ``.stations`` (id, kind, unit, geometry) and ``.readings``
-        (sensor_id, time UTC, value). Gauges in ``mm/h`` are intensities;
-        gauges in ``mm`` hold the depth since the previous reading.
+        ``.stations`` (id, kind, geometry) and ``.readings`` (sensor_id,
+        time UTC, value); rain gauges and weather stations read mm/h.
     grid : FloodGrid
     start : pandas.Timestamp
         Scenario start (time-zone aware).
@@ -469,13 +469,13 @@ def _rain_gauges(sensors, gauges, file):
                             f"{describe_ids(missing)}", file=file,
                             fix="use ids from the city's sensors/stations table")
         chosen = st[ids.isin(list(gauges))]
-        wrong = chosen.loc[chosen["kind"] != "rain_gauge", "id"]
+        wrong = chosen.loc[~chosen["kind"].isin(_RAIN_KINDS), "id"]
         if len(wrong):
             raise DataError(f"key 'forcing.rain.gauges' names stations that are not rain "
                             f"gauges: {describe_ids(wrong)}", file=file,
-                            fix="pick stations of kind rain_gauge")
+                            fix="pick stations of kind rain_gauge or weather_station")
         return chosen
-    chosen = st[st["kind"] == "rain_gauge"]
+    chosen = st[st["kind"].isin(_RAIN_KINDS)]
     if len(chosen) == 0:
         raise DataError("the city has no rain gauges", file=file,
                         fix='add rain_gauge stations or use source = "design"')
@@ -492,13 +492,7 @@ def _gauge_series(readings, stations, start, duration_s, file):
     r = r[r["sensor_id"].isin(ids)].dropna(subset=["value"])
     r = r.assign(t=(pd.to_datetime(r["time"], utc=True) - t0).dt.total_seconds())
     r = r.sort_values(["sensor_id", "t"])
-    unit = stations.set_index(ids)["unit"].astype(str).str.strip()
-    per_interval = (unit.reindex(r["sensor_id"]) == "mm").to_numpy()
-    gap_h = r.groupby("sensor_id")["t"].diff().to_numpy() / 3600.0
-    value = r["value"].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        value = np.where(per_interval, value / np.where(gap_h > 0, gap_h, np.nan), value)
-    r = r.assign(intensity=value).dropna(subset=["intensity"])
+    r = r.assign(intensity=r["value"].to_numpy(float))
     inside = r[(r["t"] >= 0) & (r["t"] <= duration_s)]
     have = set(inside["sensor_id"])
     used = [i for i in ids if i in have]

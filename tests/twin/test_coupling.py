@@ -1,8 +1,6 @@
 """City <-> flood coupling on hand-made cities with known answers."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -13,6 +11,7 @@ from affine import Affine
 
 from geodata.errors import DataError, DataWarning
 from geodata.raster import Raster
+from geodata.sensors import SensorTable
 from simulations.flood.storm import storm_depth
 from twin.city import City
 from twin.coupling import (design_rain, flood_grid, gauge_weights, impacts, locate,
@@ -28,10 +27,10 @@ def cell_box(r0, c0, r1, c1):
     return shapely.box(X0 + c0 * CELL, Y0 - r1 * CELL, X0 + c1 * CELL, Y0 - r0 * CELL)
 
 
-def sensors(stations: list[dict], readings: pd.DataFrame) -> SimpleNamespace:
+def sensors(stations: list[dict], readings: pd.DataFrame) -> SensorTable:
     st = gpd.GeoDataFrame(stations, geometry=[shapely.Point(s.pop("x"), s.pop("y"))
                                               for s in stations], crs="EPSG:4547")
-    return SimpleNamespace(stations=st, readings=readings)
+    return SensorTable(st.assign(warning=np.nan, alarm=np.nan), readings)
 
 
 @pytest.fixture
@@ -122,13 +121,13 @@ def gauge_city(city) -> City:
     n = len(times)
     readings = pd.concat([
         pd.DataFrame({"sensor_id": "RG1", "time": times, "value": 10.0}),
-        pd.DataFrame({"sensor_id": "RG2", "time": times, "value": 2.5}),     # mm per 5 min
+        pd.DataFrame({"sensor_id": "RG2", "time": times, "value": 30.0}),
         pd.DataFrame({"sensor_id": "WL1", "time": times, "value": 18.0 + np.arange(n) * 0.01}),
         pd.DataFrame({"sensor_id": "RG3", "time": times - pd.Timedelta("2D"), "value": 99.0}),
     ], ignore_index=True)
     city.sensors = sensors([
         {"id": "RG1", "name": "west", "kind": "rain_gauge", "unit": "mm/h", "x": X0 + 5, "y": Y0 - 5},
-        {"id": "RG2", "name": "east", "kind": "rain_gauge", "unit": "mm", "x": X0 + 95, "y": Y0 - 95},
+        {"id": "RG2", "name": "east", "kind": "weather_station", "unit": "mm/h", "x": X0 + 95, "y": Y0 - 95},
         {"id": "RG3", "name": "old", "kind": "rain_gauge", "unit": "mm/h", "x": X0 + 50, "y": Y0},
         {"id": "WL1", "name": "river", "kind": "water_level", "unit": "m", "x": X0 + 50, "y": Y0 - 95},
     ], readings)
@@ -143,7 +142,7 @@ def test_rain_field_from_gauges(city):
     assert rain.shape == (len(t), 10, 10) and rain.dtype == np.float32
     assert t[0] == 0 and t[-1] == 3600 and np.all(np.diff(t) == 300)
     np.testing.assert_allclose(rain[:, 0, 0], 10.0)       # at gauge RG1
-    np.testing.assert_allclose(rain[:, 9, 9], 30.0)       # RG2: 2.5 mm per 5 min = 30 mm/h
+    np.testing.assert_allclose(rain[:, 9, 9], 30.0)       # at RG2, a weather station
     assert (rain >= 10.0 - 1e-4).all() and (rain <= 30.0 + 1e-4).all()
     np.testing.assert_allclose(rain[:, 4, 5], 20.0, rtol=0.2)   # near the middle
     t, th = rain_field(city.sensors, g, START, 3600.0, method="thiessen", gauges=["RG1", "RG2"])
