@@ -234,7 +234,8 @@ def _check_types(gdf: gpd.GeoDataFrame, allowed: Sequence[str], where: dict) -> 
 
 def _repair(gdf: gpd.GeoDataFrame, kind: str, where: dict) -> gpd.GeoDataFrame:
     geoms = gdf.geometry.values
-    invalid = ~shapely.is_valid(geoms)
+    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])  # Polygon, MultiPolygon
+    invalid = polygonal & ~shapely.is_valid(geoms)
     if not invalid.any():
         return gdf
     fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
@@ -269,10 +270,13 @@ def _explode(gdf: gpd.GeoDataFrame, where: dict) -> gpd.GeoDataFrame:
 
 
 def _warn(problem: str, ids, where: dict) -> None:
-    place = ": ".join(p for p in (str(where.get("file") or ""),
-                                  f"layer '{where['layer']}'" if where.get("layer") else "") if p)
-    message = f"{place}: {problem}: {describe_ids(list(ids))}" if place else \
-        f"{problem}: {describe_ids(list(ids))}"
+    """Emit a DataWarning: 'file: layer 'x': problem: id1, id2 (and n more)'."""
+    place = []
+    if where.get("file") is not None:
+        place.append(os.fspath(where["file"]))
+    if where.get("layer") is not None:
+        place.append(f"layer '{where['layer']}'")
+    message = ": ".join([*place, problem, describe_ids(list(ids))])
     warnings.warn(message, DataWarning, stacklevel=4)
 
 
@@ -391,9 +395,9 @@ def read_buildings(path: str | os.PathLike, *, crs, layer: str | None = None,
 
 
 def _in_crs(raster: Raster, crs: CRS) -> Raster:
-    return raster if raster.crs == crs else raster.reproject(crs, raster.cell_size
-                                                             if not raster.crs.is_geographic
-                                                             else None)
+    if raster.crs == crs:
+        return raster
+    return raster.reproject(crs, None if raster.crs.is_geographic else raster.cell_size)
 
 
 def _surface_height(geoms: np.ndarray, dsm: Raster, dtm: Raster) -> np.ndarray:
@@ -619,5 +623,6 @@ def check_overlap(gdf: gpd.GeoDataFrame, bounds: tuple[float, float, float, floa
     if not inside.all():
         partly = (touching & ~inside).sum()
         fully = (~touching).sum()
+        ids = gdf["id"] if "id" in gdf else gdf.index
         _warn(f"{partly} features lie partly and {fully} fully outside the terrain",
-              gdf["id"][~inside], where)
+              ids[~inside], where)
