@@ -215,7 +215,7 @@ def _with_ids(gdf: gpd.GeoDataFrame, prefix: str, where: dict) -> gpd.GeoDataFra
 def _drop_empty(gdf: gpd.GeoDataFrame, kind: str, where: dict) -> gpd.GeoDataFrame:
     empty = gdf.geometry.isna().to_numpy() | shapely.is_empty(gdf.geometry.values)
     if empty.all():
-        raise DataError(f"no {kind} has a geometry", **where,
+        raise DataError(f"none of the {kind} has a geometry", **where,
                         fix="export the layer again with its geometries")
     if empty.any():
         _warn(f"dropped {empty.sum()} {kind} without geometry", gdf["id"][empty], where)

@@ -170,7 +170,7 @@ def test_null_and_empty_geometries_dropped(tmp_path):
 
 def test_all_geometries_null(tmp_path):
     path = write(tmp_path, "b.gpkg", [None], id=["a"])
-    with pytest.raises(DataError, match="no features has a geometry|no feature"):
+    with pytest.raises(DataError, match="b.gpkg: layer .b.: none of the features has a geometry"):
         read_layer(path, crs=4547)
 
 
