@@ -2,8 +2,20 @@
 
 Rasters (GeoTIFF), vector layers (any OGR format), CityJSON, BIM (IFC, glTF,
 OBJ) and sensor tables. Bad input raises :class:`DataError` naming the file,
-layer, feature and the fix.
+layer, feature and the fix; repairs emit a :class:`DataWarning` listing ids.
+
+Examples
+--------
+>>> from geodata import read_raster, read_buildings
+>>> dem = read_raster("data_samples/ezhou/terrain.tif")                 # doctest: +SKIP
+>>> b = read_buildings("data_samples/ezhou/buildings.gpkg", crs=dem.crs, dtm=dem)  # doctest: +SKIP
 """
 from geodata.errors import DataError, DataWarning
+from geodata.raster import Raster, read_raster
+from geodata.sensors import SENSOR_KINDS, SensorTable, read_sensors
+from geodata.vector import (check_overlap, read_buildings, read_landuse, read_layer,
+                            read_roads, read_water)
 
-__all__ = ["DataError", "DataWarning"]
+__all__ = ["DataError", "DataWarning", "Raster", "read_raster", "SENSOR_KINDS", "SensorTable",
+           "read_sensors", "check_overlap", "read_buildings", "read_landuse", "read_layer",
+           "read_roads", "read_water"]
