@@ -32,6 +32,8 @@ __all__ = ["FloodGrid", "Impacts", "flood_grid", "rain_field", "design_rain", "r
 _RING = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 _FRAMES_PER_BLOCK = 32
 _RAIN_KINDS = ("rain_gauge", "weather_station")
+_COLUMNS = {"building": ["max_depth", "first_flooded_s", "flooded", "people", "x", "y"],
+            "road": ["max_depth", "closed_from_s", "closed", "x", "y"]}
 
 
 @dataclass(eq=False)
@@ -185,7 +187,9 @@ class Impacts:
         def table(dim: str) -> pd.DataFrame:
             cols = {name[len(dim) + 1:]: ds[name].values for name in ds.data_vars
                     if ds[name].dims == (dim,)}
-            return pd.DataFrame({"id": ds[dim].values.astype(str), **cols})
+            order = [c for c in _COLUMNS[dim] if c in cols] + sorted(set(cols) - set(_COLUMNS[dim]))
+            return pd.DataFrame({"id": ds[dim].values.astype(object).astype(str),
+                                 **{c: cols[c] for c in order}})
         return cls(ds["building_depth"].load(), ds["road_depth"].load(), table("building"),
                    table("road"), kpis.drop(columns=["time"], errors="ignore"), start)
 

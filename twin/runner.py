@@ -101,16 +101,16 @@ def build_forcing(scenario: Scenario, city, grid: coupling.FloodGrid) -> Forcing
         losses = np.where(grid.drained, s.flood.drainage_mm_h, 0.0)
     river = None
     if s.river is not None:
-        if s.river.water not in grid.water:
-            raise DataError(f"key 'forcing.river.water' is {s.river.water!r} but the city has "
-                            f"no water of that kind on the grid", file=src,
-                            fix=f"use one of: {', '.join(sorted(grid.water)) or 'none'}")
         if s.river.gauge is not None:
             t, level = coupling.river_level(city.sensors, s.river.gauge, s.start, s.duration_s,
                                             offset_m=s.river.offset_m, file=src)
         else:
             t = np.array([0.0, s.duration_s])
             level = np.full(2, s.river.level_m + s.river.offset_m)
+        if s.river.water not in grid.water:
+            raise DataError(f"key 'forcing.river.water' is {s.river.water!r} but the city has "
+                            f"no water of that kind on the grid", file=src,
+                            fix=f"use one of: {', '.join(sorted(grid.water)) or 'none'}")
         river = (grid.water[s.river.water], t, level)
     pumps = []
     for k, p in enumerate(s.pumps):
