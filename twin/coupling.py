@@ -27,7 +27,7 @@ from pyproj import CRS
 from geodata.errors import DataError, DataWarning, describe_ids
 
 __all__ = ["FloodGrid", "Impacts", "flood_grid", "rain_field", "design_rain", "river_level",
-           "locate", "impacts", "lower_ground", "gauge_weights"]
+           "locate", "impacts", "lower_ground", "gauge_weights", "initial_depth"]
 
 _RING = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 _FRAMES_PER_BLOCK = 32
@@ -540,7 +540,8 @@ def design_rain(return_period: float, duration_s: float, *, peak_ratio: float = 
 
 
 def river_level(sensors, gauge: str, start: pd.Timestamp, duration_s: float, *,
-                offset_m: float = 0.0, file=None) -> tuple[np.ndarray, np.ndarray]:
+                offset_m: float = 0.0, file=None,
+                key: str = "forcing.river.gauge") -> tuple[np.ndarray, np.ndarray]:
     """Recorded water level of ``gauge`` over the scenario window, plus ``offset_m``.
 
     Returns
@@ -552,11 +553,11 @@ def river_level(sensors, gauge: str, start: pd.Timestamp, duration_s: float, *,
     st = None if sensors is None else sensors.stations
     hit = None if st is None else st[st["id"].astype(str) == gauge]
     if hit is None or len(hit) == 0:
-        raise DataError(f"key 'forcing.river.gauge' names {gauge!r}, which is not a station "
+        raise DataError(f"key '{key}' names {gauge!r}, which is not a station "
                         "of the city", file=file,
                         fix="use the id of a water_level station from sensors/stations")
     if hit["kind"].iloc[0] != "water_level":
-        raise DataError(f"key 'forcing.river.gauge' names {gauge!r}, a {hit['kind'].iloc[0]}, "
+        raise DataError(f"key '{key}' names {gauge!r}, a {hit['kind'].iloc[0]}, "
                         "not a water_level station", file=file,
                         fix="pick a station of kind water_level")
     r = sensors.readings
@@ -572,6 +573,43 @@ def river_level(sensors, gauge: str, start: pd.Timestamp, duration_s: float, *,
         raise DataError(f"river gauge {gauge!r} has no readings in the scenario window",
                         file=file, fix="move the start into the recorded period or use level_m")
     return t, v + offset_m
+
+
+def initial_depth(grid: FloodGrid, levels: dict, sensors=None, start=None, *,
+                  file=None) -> np.ndarray:
+    """Water depth filling each water body to its initial level.
+
+    Parameters
+    ----------
+    grid : FloodGrid
+    levels : dict
+        Water ``kind`` -> level in metres, or the id of a water-level gauge
+        whose reading at ``start`` gives it.
+    sensors, start
+        Needed when a level names a gauge.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``max(level - elevation, 0)`` on the water cells of each kind, 0 elsewhere.
+
+    Examples
+    --------
+    >>> h0 = initial_depth(grid, {"lake": 18.5, "river": "WL01"}, city.sensors, start)  # doctest: +SKIP
+    """
+    depth = np.zeros(grid.shape)
+    for kind, level in levels.items():
+        if kind not in grid.water:
+            raise DataError(f"key 'flood.initial_levels.{kind}' names a kind of water the "
+                            "city does not have on the grid", file=file,
+                            fix=f"use one of: {', '.join(sorted(grid.water)) or 'none'}")
+        if isinstance(level, str):
+            t, v = river_level(sensors, level, start, 0.0, file=file,
+                               key=f"flood.initial_levels.{kind}")
+            level = float(np.interp(0.0, t, v))
+        mask = grid.water[kind] & ~grid.blocked
+        depth[mask] = np.maximum(level - grid.elevation[mask], 0.0)
+    return depth
 
 
 # -- impacts -------------------------------------------------------------------

@@ -58,6 +58,8 @@ class Forcing:
         ``(row, col, capacity_m3s, start_level_m)``.
     breach : tuple or None
         ``(time_s, lowered elevation)``.
+    depth : numpy.ndarray
+        Initial water depth (water bodies filled to their initial levels).
     """
 
     rain: tuple | None
@@ -65,6 +67,7 @@ class Forcing:
     river: tuple | None
     pumps: list
     breach: tuple | None
+    depth: np.ndarray
 
     def rain_at(self, times_s: np.ndarray) -> np.ndarray:
         """Mean rain intensity (mm/h) over the grid at ``times_s`` (0 without rain)."""
@@ -123,7 +126,8 @@ def build_forcing(scenario: Scenario, city, grid: coupling.FloodGrid) -> Forcing
         xy = coupling.locate(city, s.breach.at, file=src, key="forcing.breach.at")
         breach = (s.breach.time_s, coupling.lower_ground(grid, xy, s.breach.width_m,
                                                          s.breach.level_m))
-    return Forcing(rain, losses, river, pumps, breach)
+    depth = coupling.initial_depth(grid, s.flood.initial_levels, city.sensors, s.start, file=src)
+    return Forcing(rain, losses, river, pumps, breach, depth)
 
 
 def _cell(city, grid, at, src, key) -> tuple[int, int]:
@@ -145,6 +149,7 @@ def build_model(scenario: Scenario, grid: coupling.FloodGrid, forcing: Forcing):
         elevation = forcing.breach[1]
     model = FloodModel(elevation, grid.cell_size, manning=grid.manning, blocked=grid.blocked,
                        boundaries=dict(f.boundaries), dtype=f.dtype, origin=grid.origin)
+    model.depth = forcing.depth.astype(f.dtype)
     if forcing.rain is not None:
         model.set_rainfall(*forcing.rain)
     if forcing.losses_mm_h is not None:

@@ -50,7 +50,7 @@ __all__ = ["Scenario", "FloodSettings", "RainForcing", "RiverForcing", "Pump", "
 _TOP = {"name", "city", "start", "duration", "output_every", "description", "flood", "forcing",
         "impacts"}
 _FLOOD = {"cell_size", "buildings", "drainage_mm_h", "drained_classes", "manning_default",
-          "dtype", "boundaries"}
+          "dtype", "boundaries", "initial_levels"}
 _FORCING = {"rain", "river", "pumps", "breach"}
 _RAIN = {"source", "interpolation", "power", "gauges", "scale", "return_period", "duration",
          "peak_ratio", "step", "delay"}
@@ -83,6 +83,10 @@ class FloodSettings:
     dtype : {"float32", "float64"}
     boundaries : dict
         ``{"north": "closed" | "open", ...}`` for the four grid edges.
+    initial_levels : dict
+        Water ``kind`` -> initial water level: metres, or the id of a
+        water-level gauge read at the start (``{ lake = "WL02", river = 16.0 }``).
+        Water bodies are filled to it before the run (the terrain holds their beds).
     """
 
     cell_size: float = 8.0
@@ -92,6 +96,7 @@ class FloodSettings:
     manning_default: float = 0.03
     dtype: str = "float32"
     boundaries: dict = field(default_factory=lambda: dict.fromkeys(_SIDES, "closed"))
+    initial_levels: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -443,7 +448,14 @@ def _flood(t: dict, ctx: _Context) -> FloodSettings:
     if not isinstance(classes, (list, tuple)) or not all(isinstance(c, str) for c in classes):
         raise ctx.error("flood.drained_classes", "must be a list of land-use classes",
                         'write e.g. drained_classes = ["residential", "commercial"]')
+    levels = t.get("initial_levels", {})
+    ctx.table(levels, "flood.initial_levels")
+    for kind, v in levels.items():
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise ctx.error(f"flood.initial_levels.{kind}", f"is {v!r}",
+                            'give a level in metres or a water-level gauge id, e.g. lake = "WL02"')
     return FloodSettings(
+        initial_levels={k: v if isinstance(v, str) else float(v) for k, v in levels.items()},
         cell_size=ctx.number(t, "cell_size", "flood", default=8.0, positive=True),
         buildings=ctx.choice(t, "buildings", "flood", ("blocked", "raised"), "blocked"),
         drainage_mm_h=ctx.number(t, "drainage_mm_h", "flood", default=0.0, low=0),

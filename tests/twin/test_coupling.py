@@ -14,7 +14,7 @@ from geodata.raster import Raster
 from geodata.sensors import SensorTable
 from simulations.flood.storm import storm_depth
 from twin.city import City
-from twin.coupling import (design_rain, flood_grid, gauge_weights, impacts, locate,
+from twin.coupling import (design_rain, flood_grid, gauge_weights, impacts, initial_depth, locate,
                            lower_ground, rain_field, river_level)
 from twin.scenario import Thresholds
 
@@ -229,3 +229,18 @@ def test_impacts_on_a_hand_made_depth_field(city):
     assert (k["hazard_x"].iloc[2], k["hazard_y"].iloc[2]) == (X0 + 55, Y0 - 45)
     back = type(imp).from_dataset(imp.to_dataset(), imp.kpis, START)
     pd.testing.assert_frame_equal(back.buildings, imp.buildings, check_dtype=False)
+
+
+def test_initial_depth_fills_water_to_its_level(city):
+    city = gauge_city(city)
+    g = flood_grid(city, CELL)
+    h = initial_depth(g, {"lake": 19.5, "river": 19.55})
+    assert h[4, 8] == pytest.approx(0.3, abs=1e-5)             # lake bed 19.2 m (float32 DEM)
+    np.testing.assert_allclose(h[9], np.maximum(19.55 - (20.0 - 0.1 * np.arange(10)), 0), atol=1e-5)
+    assert h[:9].sum() == pytest.approx(0.3, abs=1e-5)         # nothing on land
+    # WL1 reads 18.12 m at the start: below the lake bed, so nothing
+    assert initial_depth(g, {"lake": "WL1"}, city.sensors, START).sum() == 0
+    with pytest.raises(DataError, match="'flood.initial_levels.sea'"):
+        initial_depth(g, {"sea": 1.0})
+    with pytest.raises(DataError, match="'flood.initial_levels.lake' names 'RG1'"):
+        initial_depth(g, {"lake": "RG1"}, city.sensors, START)
