@@ -408,9 +408,11 @@ def rain_field(sensors, grid: FloodGrid, start: pd.Timestamp, duration_s: float,
     Returns
     -------
     times_s : numpy.ndarray
-        Seconds since ``start`` of each step, shape ``(time,)``.
+        Seconds since ``start`` at which each step begins, shape ``(time,)``;
+        step ``k`` lasts until ``times_s[k + 1]`` (piecewise constant).
     intensity : numpy.ndarray
-        mm/h, float32, shape ``(time, rows, cols)``.
+        mm/h, float32, shape ``(time, rows, cols)``. A reading is the mean
+        intensity over the interval ending at its time.
 
     Examples
     --------
@@ -487,9 +489,12 @@ def _rain_gauges(sensors, gauges, file):
 
 
 def _gauge_series(readings, stations, start, duration_s, file):
-    """Intensity (mm/h) of each gauge on the union of their reading times in
-    the window, linearly interpolated. Gauges without readings in the window
-    are dropped with a warning. Returns ``(times_s, values (time, gauge), used ids)``."""
+    """Piecewise-constant intensity (mm/h) of each gauge: a reading is the mean
+    over the interval ending at its time, so step ``k`` (from ``times[k]`` to
+    ``times[k + 1]``, the union of the reading times in the window) takes each
+    gauge's reading at ``times[k + 1]``, interpolated in time for gauges read
+    at other times. Gauges without readings in the window are dropped with a
+    warning. Returns ``(times_s, values (time, gauge), used ids)``."""
     t0 = pd.Timestamp(start).tz_convert("UTC")
     ids = stations["id"].astype(str).to_numpy()
     r = readings.assign(sensor_id=readings["sensor_id"].astype(str))
@@ -509,8 +514,9 @@ def _gauge_series(readings, stations, start, duration_s, file):
                       f"{describe_ids([i for i in ids if i not in have])}", DataWarning,
                       stacklevel=3)
     times = np.union1d(inside["t"].to_numpy(), [0.0, float(duration_s)])
+    ends = np.append(times[1:], times[-1])
     series = dict(tuple(r.groupby("sensor_id")))
-    values = np.column_stack([np.interp(times, series[g]["t"].to_numpy(),
+    values = np.column_stack([np.interp(ends, series[g]["t"].to_numpy(),
                                         series[g]["intensity"].to_numpy()) for g in used])
     return times, np.clip(values, 0.0, None), used
 
@@ -518,7 +524,8 @@ def _gauge_series(readings, stations, start, duration_s, file):
 def design_rain(return_period: float, duration_s: float, *, peak_ratio: float = 0.4,
                 step_s: float = 300.0, delay_s: float = 0.0,
                 scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """A Chicago design storm as a uniform series starting ``delay_s`` after the start.
+    """A Chicago design storm as a uniform, piecewise-constant series starting
+    ``delay_s`` after the start.
 
     Returns ``(times_s, intensity_mm_h)``: the steps of
     :func:`simulations.flood.storm.chicago_hyetograph`, shifted and scaled,
@@ -534,8 +541,7 @@ def design_rain(return_period: float, duration_s: float, *, peak_ratio: float = 
     times = np.append(np.asarray(times, float), duration_s) + delay_s
     intensity = np.append(np.asarray(intensity, float), 0.0) * scale
     if delay_s > 0:
-        times = np.concatenate([[0.0, delay_s - 1e-3], times])
-        intensity = np.concatenate([[0.0, 0.0], intensity])
+        times, intensity = np.append(0.0, times), np.append(0.0, intensity)
     return times, intensity
 
 

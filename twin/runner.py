@@ -70,12 +70,14 @@ class Forcing:
     depth: np.ndarray
 
     def rain_at(self, times_s: np.ndarray) -> np.ndarray:
-        """Mean rain intensity (mm/h) over the grid at ``times_s`` (0 without rain)."""
+        """Mean rain intensity (mm/h) over the grid at ``times_s`` (0 without rain);
+        the series is piecewise constant, as the engine reads it."""
         if self.rain is None:
             return np.zeros(len(times_s))
         t, i = self.rain
         mean = i.reshape(len(t), -1).mean(axis=1) if np.ndim(i) == 3 else np.asarray(i, float)
-        return np.interp(times_s, t, mean, left=0.0, right=float(mean[-1]))
+        k = np.searchsorted(t, times_s, side="right") - 1
+        return np.where(k >= 0, mean[np.clip(k, 0, None)], 0.0)
 
 
 def build_forcing(scenario: Scenario, city, grid: coupling.FloodGrid) -> Forcing:

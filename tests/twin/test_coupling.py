@@ -244,3 +244,15 @@ def test_initial_depth_fills_water_to_its_level(city):
         initial_depth(g, {"sea": 1.0})
     with pytest.raises(DataError, match="'flood.initial_levels.lake' names 'RG1'"):
         initial_depth(g, {"lake": "RG1"}, city.sensors, START)
+
+
+def test_rain_readings_are_means_over_the_interval_ending_at_them(city):
+    t = pd.date_range("2024-07-05T04:00Z", periods=4, freq="5min")
+    city.sensors = sensors([{"id": "RG1", "name": "a", "kind": "rain_gauge", "unit": "mm/h",
+                             "x": X0 + 5, "y": Y0 - 5}],
+                           pd.DataFrame({"sensor_id": "RG1", "time": t, "value": [0, 60, 0, 0.0]}))
+    times, rain = rain_field(city.sensors, flood_grid(city, CELL), START, 900.0)
+    np.testing.assert_array_equal(times, [0, 300, 600, 900])
+    np.testing.assert_array_equal(rain[:, 5, 5], [60, 0, 0, 0])     # 5 mm fell in 04:00-04:05
+    depth_mm = np.sum(rain[:-1, 5, 5] * np.diff(times)) / 3600
+    assert depth_mm == 5.0
