@@ -16,6 +16,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pyvista as pv
 import shapely
+from numba import njit
 from pyproj import CRS
 
 from geodata.errors import DataError, DataWarning, describe_ids
@@ -412,8 +413,8 @@ def triangulate(polygons) -> tuple[np.ndarray, np.ndarray]:
     ((2, 3, 2), [0, 0])
     """
     collections = shapely.constrained_delaunay_triangles(np.asarray(polygons, dtype=object))
-    tris, owner = shapely.get_parts(collections, return_index=True)
-    xy = shapely.get_coordinates(tris).reshape(-1, 4, 2)[:, :3]
+    owner = np.repeat(np.arange(len(collections)), shapely.get_num_geometries(collections))
+    xy = shapely.get_coordinates(collections).reshape(-1, 4, 2)[:, :3]
     d1, d2 = xy[:, 1] - xy[:, 0], xy[:, 2] - xy[:, 0]
     cw = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0] < 0
     xy[cw] = xy[cw][:, ::-1]
@@ -422,19 +423,28 @@ def triangulate(polygons) -> tuple[np.ndarray, np.ndarray]:
 
 def _match_vertices(xy, point_part, tri_xy, tri_part) -> np.ndarray:
     """Index of each triangle corner among the ring vertices of the same part."""
-    key = np.dtype([("part", "<i8"), ("x", "<f8"), ("y", "<f8")])
-    table = np.empty(len(xy), key)
-    table["part"], table["x"], table["y"] = point_part, xy[:, 0], xy[:, 1]
-    order = np.argsort(table, order=("part", "x", "y"))
-    table = table[order]
-    query = np.empty(tri_xy.shape[0] * 3, key)
-    query["part"] = np.repeat(tri_part, 3)
-    query["x"], query["y"] = tri_xy[:, :, 0].ravel(), tri_xy[:, :, 1].ravel()
-    pos = np.minimum(np.searchsorted(table, query), len(table) - 1)
-    if not (table[pos] == query).all():
+    n_parts = int(max(point_part.max(initial=-1), tri_part.max(initial=-1))) + 1
+    bounds = np.searchsorted(point_part, np.arange(n_parts + 1))
+    index = _corner_vertices(np.ascontiguousarray(xy), bounds,
+                             np.ascontiguousarray(tri_xy.reshape(-1, 2)),
+                             np.repeat(tri_part, 3))
+    if (index < 0).any():
         raise DataError("footprint triangulation added vertices", layer="buildings",
                         fix="simplify the footprints (shapely.make_valid, remove spikes)")
-    return order[pos].reshape(-1, 3)
+    return index.reshape(-1, 3)
+
+
+@njit(cache=True)
+def _corner_vertices(xy, bounds, corners, corner_part):  # pragma: no cover - compiled
+    """For each corner, the first ring vertex of its part with the same x, y (-1 if none)."""
+    out = np.full(len(corners), -1, np.int64)
+    for i in range(len(corners)):
+        p = corner_part[i]
+        for j in range(bounds[p], bounds[p + 1]):
+            if xy[j, 0] == corners[i, 0] and xy[j, 1] == corners[i, 1]:
+                out[i] = j
+                break
+    return out
 
 
 # -- roads, water -------------------------------------------------------------
