@@ -40,6 +40,7 @@ __all__ = ["run_scenario", "Forcing", "build_forcing", "build_model"]
 _VERSIONS = ("numpy", "numba", "xarray", "zarr", "pandas", "scipy", "shapely", "pyproj",
              "rasterio", "geopandas", "citytwin")
 _TIME_VARS = ("depth", "speed")
+_FIELDS = ("max_depth", "max_speed", "max_hazard", "arrival_time")
 
 
 @dataclass
@@ -56,8 +57,8 @@ class Forcing:
         ``(mask, times_s, level_m)`` for a level boundary.
     pumps : list of tuple
         ``(row, col, capacity_m3s, start_level_m)``.
-    breach : tuple or None
-        ``(time_s, lowered elevation)``.
+    breach : numpy.ndarray or None
+        The ground with the levee breach cut in, from the start.
     depth : numpy.ndarray
         Initial water depth (water bodies filled to their initial levels).
     """
@@ -66,7 +67,7 @@ class Forcing:
     losses_mm_h: np.ndarray | None
     river: tuple | None
     pumps: list
-    breach: tuple | None
+    breach: np.ndarray | None
     depth: np.ndarray
 
     def rain_at(self, times_s: np.ndarray) -> np.ndarray:
@@ -124,10 +125,13 @@ def build_forcing(scenario: Scenario, city, grid: coupling.FloodGrid) -> Forcing
             pumps.append((row, col, p.capacity_m3s, p.start_level_m))
     breach = None
     if s.breach is not None and s.breach.enabled:
+        if s.breach.time_s > 0:
+            raise DataError("key 'forcing.breach.time' is after the start, but the flood engine "
+                            "cannot change its ground during a run", file=src,
+                            fix="set time = 0 (the breach is open from the start)")
         _cell(city, grid, s.breach.at, src, "forcing.breach.at")
         xy = coupling.locate(city, s.breach.at, file=src, key="forcing.breach.at")
-        breach = (s.breach.time_s, coupling.lower_ground(grid, xy, s.breach.width_m,
-                                                         s.breach.level_m))
+        breach = coupling.lower_ground(grid, xy, s.breach.width_m, s.breach.level_m)
     depth = coupling.initial_depth(grid, s.flood.initial_levels, city.sensors, s.start, file=src)
     return Forcing(rain, losses, river, pumps, breach, depth)
 
@@ -142,13 +146,10 @@ def _cell(city, grid, at, src, key) -> tuple[int, int]:
 
 
 def build_model(scenario: Scenario, grid: coupling.FloodGrid, forcing: Forcing):
-    """A :class:`simulations.flood.FloodModel` on ``grid`` with ``forcing`` applied
-    (a breach at time 0 is applied to the initial ground)."""
+    """A :class:`simulations.flood.FloodModel` on ``grid`` with ``forcing`` applied."""
     from simulations.flood import FloodModel
     f = scenario.flood
-    elevation = grid.elevation
-    if forcing.breach is not None and forcing.breach[0] <= 0:
-        elevation = forcing.breach[1]
+    elevation = grid.elevation if forcing.breach is None else forcing.breach
     model = FloodModel(elevation, grid.cell_size, manning=grid.manning, blocked=grid.blocked,
                        boundaries=dict(f.boundaries), dtype=f.dtype, origin=grid.origin)
     model.depth = forcing.depth.astype(f.dtype)
@@ -216,7 +217,7 @@ def run_scenario(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLi
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".running", dir=out.parent))
     try:
         _begin(tmp, scenario, city, grid, model)
-        done, interrupted = _step(model, tmp, scenario, grid, forcing, progress, on_frame)
+        done, interrupted = _step(model, tmp, scenario, grid, progress, on_frame)
         _finish(tmp, scenario, city, grid, forcing, model, done,
                 "partial" if interrupted else "complete", time.perf_counter() - wall0)
         _replace(tmp, out)
@@ -266,21 +267,17 @@ def _begin(tmp: Path, scenario: Scenario, city, grid, model) -> None:
     root.attrs["frames"] = 1
 
 
-def _step(model, tmp, scenario, grid, forcing, progress, on_frame) -> tuple[int, bool]:
+def _step(model, tmp, scenario, grid, progress, on_frame) -> tuple[int, bool]:
     """Advance the model frame by frame, appending each to the store.
     Returns ``(frames stored, interrupted)``."""
     every, total = scenario.output_every_s, scenario.duration_s
     root = zarr.open_group(tmp, mode="a")
     done, last = 1, 0.0
-    breach = forcing.breach
     with tqdm(total=scenario.n_frames, disable=not progress, unit="frame",
               desc=scenario.name[:40], file=sys.stderr) as bar:
         try:
             for k in range(1, scenario.n_frames + 1):
                 until = min(k * every, total)
-                if breach is not None and 0 < breach[0] <= last:
-                    model.set_elevation(breach[1])
-                    breach = None
                 ds = model.run(until, every)
                 ds = ds.isel(time=np.flatnonzero(ds["time"].values > last + 1e-9))
                 if ds.sizes["time"] == 0:
@@ -302,7 +299,7 @@ def _append(tmp: Path, ds: xr.Dataset, grid) -> None:
     ds = ds.assign_coords(y=grid.y, x=grid.x)
     frames = ds[[v for v in _TIME_VARS if v in ds]]
     frames.to_zarr(tmp, group="flood", append_dim="time", consolidated=False)
-    fields = ds[[v for v in ds.data_vars if "time" not in ds[v].dims]]
+    fields = ds[[v for v in _FIELDS if v in ds]]
     if fields.data_vars:
         fields.to_zarr(tmp, group="flood", mode="a", consolidated=False)
 
