@@ -80,12 +80,12 @@ def _place_camera(plotter: pv.Plotter, scene: Scene, view: str) -> None:
     """Look at the scene centre from the view's direction, framing it all."""
     xmin, xmax, ymin, ymax, zmin, zmax = scene_bounds(scene)
     centre = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2, (zmin + zmax) / 2])
-    radius = 0.5 * float(np.linalg.norm([xmax - xmin, ymax - ymin, zmax - zmin]))
+    radius = 0.5 * float(np.hypot(xmax - xmin, ymax - ymin))
     azimuth, elevation = np.radians(VIEWS[view])
     direction = np.array([np.sin(azimuth) * np.cos(elevation),
                           np.cos(azimuth) * np.cos(elevation), np.sin(elevation)])
     angle = 30.0
-    distance = radius / np.sin(np.radians(angle / 2)) * 0.85
+    distance = radius / np.tan(np.radians(angle / 2)) * 0.75
     plotter.camera.focal_point = centre
     plotter.camera.position = centre + direction * distance
     plotter.camera.up = (0.0, 0.0, 1.0) if elevation < np.radians(80) else (0.0, 1.0, 0.0)
