@@ -33,42 +33,44 @@ def format_kpi(key: str, value: float | None, *, signed: bool = False) -> str:
 
 
 class KpiBoard:
-    """A row of KPI cards with stable CSS classes ``kpi kpi-<key>``.
+    """A row of KPI cards (``div.kpi.kpi-<key>``) in one HTML pane, so a frame change
+    is one small message and one browser layout.
 
     Examples
     --------
     >>> board = KpiBoard()
     >>> board.update({"max_depth_m": 0.5})
-    >>> board.cards["max_depth_m"].object
-    '<div class="kpi-label">Max depth</div><div class="kpi-value">0.50 m</div>'
+    >>> '<div class="kpi-value">0.50 m</div>' in board.pane.object
+    True
     """
 
     def __init__(self) -> None:
-        self.cards = {k: pn.pane.HTML(self._html(k, None, None), css_classes=["kpi", f"kpi-{k}"],
-                                      stylesheets=[_CSS], margin=(4, 4))
-                      for k in KPI_FIELDS}
-        self.panel = pn.FlexBox(*self.cards.values(), css_classes=["kpi-board"])
+        self.pane = pn.pane.HTML(self._html({}, None), css_classes=["kpi-board"],
+                                 stylesheets=[_CSS], sizing_mode="stretch_width", height=74)
+        self.panel = self.pane
 
     def update(self, values: dict[str, float], difference: dict[str, float] | None = None) -> None:
         """Show ``values`` (and ``difference`` to a compared run, if given)."""
-        for key, card in self.cards.items():
-            card.object = self._html(key, values.get(key),
-                                     None if difference is None else difference.get(key))
+        self.pane.object = self._html(values, difference)
 
     @staticmethod
-    def _html(key: str, value: float | None, diff: float | None) -> str:
-        label = KPI_FIELDS[key][0]
-        html = (f'<div class="kpi-label">{label}</div>'
-                f'<div class="kpi-value">{format_kpi(key, value)}</div>')
-        if diff is not None:
-            cls = "worse" if diff > 0 else "better" if diff < 0 else "same"
-            html += f'<div class="kpi-diff {cls}">{format_kpi(key, diff, signed=True)}</div>'
-        return html
+    def _html(values: dict[str, float], difference: dict[str, float] | None) -> str:
+        cards = []
+        for key, (label, _, _) in KPI_FIELDS.items():
+            html = (f'<div class="kpi kpi-{key}"><div class="kpi-label">{label}</div>'
+                    f'<div class="kpi-value">{format_kpi(key, values.get(key))}</div>')
+            diff = None if difference is None else difference.get(key)
+            if diff is not None:
+                cls = "worse" if diff > 0 else "better" if diff < 0 else "same"
+                html += f'<div class="kpi-diff {cls}">{format_kpi(key, diff, signed=True)}</div>'
+            cards.append(html + "</div>")
+        return f'<div class="kpis">{"".join(cards)}</div>'
 
 
 _CSS = """
-:host { background: #141c28; border: 1px solid #2b3a52; border-radius: 6px; padding: 6px 10px;
-        min-width: 120px; color: #e8eef8; }
+.kpis { display: flex; gap: 8px; flex-wrap: nowrap; }
+.kpi { background: #141c28; border: 1px solid #2b3a52; border-radius: 6px; padding: 6px 10px;
+       min-width: 130px; color: #e8eef8; }
 .kpi-label { font-size: 11px; text-transform: uppercase; color: #8fa3bf; letter-spacing: .05em; }
 .kpi-value { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
 .kpi-diff { font-size: 12px; } .worse { color: #ff6b6b; } .better { color: #5fd38d; }

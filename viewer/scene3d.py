@@ -60,7 +60,8 @@ class Scene3D:
     def _add_layer(self, key: str) -> None:
         blocks = self.model.scene.blocks
         if key == "flood":
-            mesh = self.model.water(0) if self.model.run is not None else pv.PolyData()
+            mesh = self.model.water(0)
+            self.water_cells = mesh.n_cells
             mesh = mesh if mesh.n_cells else _placeholder()
         elif key in blocks and blocks[key] is not None and blocks[key].n_points:
             mesh = blocks[key].copy(deep=True)
@@ -79,7 +80,7 @@ class Scene3D:
         self.actors[key] = actor
 
     def _has_water(self) -> bool:
-        return self.model.run is not None and bool(self.model.water(self.frame).n_cells)
+        return self.water_cells > 0
 
     def _feature_colors(self, key: str) -> np.ndarray:
         if key == "buildings":
@@ -91,9 +92,9 @@ class Scene3D:
 
     def _recolor(self, key: str) -> None:
         if key in self.meshes:
-            mesh = self.meshes[key]
-            mesh.cell_data["rgb"][:] = self.model.cell_colors(key, self._feature_colors(key))
-            mesh.Modified()
+            # a new array, not an in-place edit: the pane keys arrays it has sent by content
+            self.meshes[key].cell_data["rgb"] = self.model.cell_colors(key,
+                                                                       self._feature_colors(key))
 
     # -- replay ------------------------------------------------------------
     def show_frame(self, i: int) -> None:
@@ -102,9 +103,11 @@ class Scene3D:
         if self.model.run is None:
             return
         water = self.model.water(self.frame)
-        flood = self.meshes["flood"]
+        self.water_cells = water.n_cells
         if water.n_cells:
-            flood.copy_from(water, deep=True)
+            water.set_active_scalars("rgb", preference="cell")
+            self.meshes["flood"] = water
+            self.actors["flood"].mapper.SetInputData(water)
         self.actors["flood"].SetVisibility(bool(water.n_cells) and self.visible["flood"])
         for key in ("buildings", "roads", "sensors"):
             self._recolor(key)

@@ -1,0 +1,131 @@
+"""The viewer app: `twin serve` in a real headless Chromium, and the error page.
+
+The browser tests share one server and one page (session fixtures) and run in
+file order: load, draw, replay, events, map. Screenshots are kept in
+test-artifacts/viewer/.
+"""
+import io
+import time
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from viewer.app import build_app, error_page
+from viewer.mapview import FRAME, map_extent
+
+from .conftest import shot
+
+BACKGROUND = np.array([15, 20, 31])   # Scene3D's background (0.06, 0.08, 0.12)
+
+
+def canvas_pixels(page) -> np.ndarray:
+    png = page.locator(".scene3d canvas").first.screenshot()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def non_background(rgb: np.ndarray) -> float:
+    return float((np.abs(rgb - BACKGROUND).sum(axis=2) > 30).mean())
+
+
+def changed(a: np.ndarray, b: np.ndarray) -> float:
+    """Fraction of pixels that differ (over the common area; the canvas may resize by a few px)."""
+    h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+    return float((np.abs(a[:h, :w] - b[:h, :w]).sum(axis=2) > 30).mean())
+
+
+def wait_for(predicate, timeout=15.0, step=0.05):
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if predicate():
+            return time.perf_counter() - t0
+        time.sleep(step)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def kpi(page, key: str) -> str:
+    return page.locator(f".kpi-{key} .kpi-value").first.inner_text()
+
+
+# -- without a browser -----------------------------------------------------------
+
+def test_missing_target_gives_a_clear_page(tmp_path):
+    page = build_app(tmp_path / "nowhere.zarr")
+    text = page.objects[1].object
+    assert "Cannot open" in text and "nowhere.zarr" in text and "does not exist" in text
+
+
+def test_unreadable_run_gives_a_clear_page(tmp_path):
+    bad = tmp_path / "broken.zarr"
+    bad.mkdir()
+    (bad / "zarr.json").write_text("not json")
+    text = build_app(bad).objects[1].object
+    assert "Cannot open" in text and "broken.zarr" in text
+
+
+def test_error_page_says_what_to_do():
+    text = error_page("x.toml", ValueError("bad")).objects[1].object
+    assert "twin serve" in text and "twin demo" in text
+
+
+# -- in Chromium -------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_page_loads_fast_without_errors_or_outside_requests(page, server):
+    shot(page, "01-loaded")
+    assert page.errors == []
+    outside = [u for u in page.requests if urlparse(u).hostname not in ("127.0.0.1", "localhost")
+               and not u.startswith(("data:", "blob:"))]
+    assert outside == [], "resources must be inline/local (no CDN)"
+    assert server.started_s + page.load_s < 10.0, "the sample city must show within 10 s"
+
+
+@pytest.mark.browser
+def test_3d_canvas_draws_the_city(page):
+    wait_for(lambda: non_background(canvas_pixels(page)) > 0.2, timeout=20)
+    shot(page, "02-canvas", ".scene3d canvas")
+    assert page.locator(".kpi").count() == 7
+
+
+@pytest.mark.browser
+def test_time_player_changes_water_and_kpis(page):
+    before_depth, before_clock = kpi(page, "max_depth_m"), page.locator(".clock-text").inner_text()
+    before = canvas_pixels(page)
+    page.locator(".time-player button.last").click()
+    kpi_s = wait_for(lambda: kpi(page, "max_depth_m") != before_depth)
+    water_s = wait_for(lambda: changed(canvas_pixels(page), before) > 0.001)
+    shot(page, "03-last-frame")
+    assert page.locator(".clock-text").inner_text() != before_clock
+    assert float(kpi(page, "max_depth_m").split()[0]) > 0
+    print(f"frame change: KPIs after {kpi_s:.2f} s, new water drawn after {water_s:.2f} s")
+    assert water_s < 2.0   # the target is 0.5 s; headless software GL is slower, see benchmark
+
+
+@pytest.mark.browser
+def test_choosing_an_event_moves_the_camera(page):
+    page.locator(".side-tabs .bk-tab", has_text="Events").click()
+    rows = page.locator(".event-table .tabulator-row")
+    wait_for(lambda: rows.count() > 0)
+    before = canvas_pixels(page)
+    rows.last.click()
+    wait_for(lambda: changed(canvas_pixels(page), before) > 0.05)
+    shot(page, "04-event-chosen")
+
+
+@pytest.mark.browser
+def test_clicking_a_building_on_the_map_shows_its_attributes(page, real_run):
+    import twin
+    city = twin.load_city(real_run.scenario.city)
+    page.locator(".side-tabs .bk-tab", has_text="Map").click()
+    b = city.buildings.iloc[int(city.buildings.geometry.area.to_numpy().argmax())]
+    x, y = b.geometry.representative_point().coords[0]
+    x0, x1, y0, y1 = map_extent(city.bounds)
+    box = page.locator(".mapview canvas").first.bounding_box()
+    top = box["y"] + box["height"] - FRAME[1]           # the toolbar sits above the frame
+    page.mouse.click(box["x"] + (x - x0) / (x1 - x0) * FRAME[0],
+                     top + (y1 - y) / (y1 - y0) * FRAME[1])
+    info = page.locator(".building-info").first
+    wait_for(lambda: str(b["id"]) in info.inner_text())
+    shot(page, "05-building-picked")
+    assert f"{b['height']:,.2f}" in info.inner_text()
