@@ -73,9 +73,11 @@ LANE_CAPACITY = {"arterial": 1800, "collector": 1500, "local": 900}
 MANNING = {"road": 0.015, "residential": 0.06, "commercial": 0.05, "industrial": 0.05,
            "public": 0.05, "park": 0.035, "forest": 0.10, "water": 0.025, "levee": 0.035}
 
-ARTERIAL_NAMES = ["Wuchang Avenue", "Fenghuang Road", "Nanpu Road", "Wenxing Road",
-                  "Binjiang Avenue", "Guanyin Road", "Shouchang Road", "Jiangnan Avenue",
-                  "Minxin Road", "Xishan Avenue", "Kaifa Road", "Qingping Road"]
+ARTERIAL_NAMES = ["Wuchang Avenue", "Fenghuang Road", "Nanpu Road", "Guanyin Road",
+                  "Shouchang Road", "Jiangnan Avenue", "Minxin Road", "Kaifa Road",
+                  "Qingping Road", "Wudu Road", "Huarong Avenue", "Liangzi Road",
+                  "Gedian Avenue", "Tongjiang Road", "Wenchang Road", "Jiangcheng Avenue",
+                  "Yuwang Road", "Hongqi Road", "Changgang Road", "Huahu Avenue"]
 STREET_STEMS = ["Lianhua", "Taoyuan", "Yuanlin", "Shiji", "Heping", "Xinmin", "Gulou",
                 "Jinhu", "Baiyun", "Qinglong", "Dongfang", "Chunhui", "Yangguang", "Nanhu",
                 "Hexie", "Mingzhu", "Fuqiang", "Wenhua", "Xingfu", "Jianshe", "Tiyu",
@@ -89,13 +91,14 @@ def generate_district(out: str | os.PathLike, *, seed: int = DEFAULT_SEED,
                       scale: float = 1.0) -> Path:
     """Generate the sample district into the folder ``out``.
 
-    The folder is built under a temporary name beside ``out`` and renamed
-    into place at the end, so a failed run leaves no half-written sample.
+    Every file is written under a temporary folder beside ``out`` and moved
+    into place only when all are complete, so a failed run leaves no
+    half-written sample. Other files in ``out`` (e.g. ``scenarios/``) are kept.
 
     Parameters
     ----------
     out : path-like
-        Folder to create (replaced if it exists).
+        Folder to write; the generated files in it are replaced.
     seed : int
         Seed of the random generator; the same seed gives the same files.
     scale : float
@@ -116,19 +119,14 @@ def generate_district(out: str | os.PathLike, *, seed: int = DEFAULT_SEED,
     if not 0.1 <= scale <= 2.0:
         raise ValueError(f"scale must lie between 0.1 and 2 (got {scale})")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    tmp.chmod(0o755)
     try:
         _write_district(tmp, _build(seed, scale), seed, scale)
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old)
+        for file in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            target = out / file.relative_to(tmp)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(file, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
@@ -139,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m geodata.synthetic",
                                      description="Generate the synthetic Ezhou-inspired "
                                                  "sample district.")
-    parser.add_argument("out", help="folder to write (replaced if it exists)")
+    parser.add_argument("out", help="folder to write (its generated files are replaced)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--scale", type=float, default=1.0,
                         help="linear size relative to the 4 km x 3 km district")
@@ -332,8 +330,9 @@ def _natural_terrain(f: _Frame, w: dict, rng: np.random.Generator) -> dict:
     d_in = ndimage.distance_transform_edt(lake) * CELL
     d_out = ndimage.distance_transform_edt(~lake) * CELL
     shore = 19.0 + 0.006 * d_out
+    reach = np.clip(1 - d_out / (400 * s), 0, 1)
     ground = np.where(lake, LAKE_LEVEL - 0.3 - 3.2 * np.minimum(1, d_in / (150 * s)) ** 0.8,
-                      np.minimum(ground, shore))
+                      ground - np.maximum(0, ground - shore) * reach)
 
     # the Yangtze: bed 10 m; berm between bank and levee; the levee
     river = _mask(f, w["river"])
@@ -371,25 +370,25 @@ def _hill_zone(f: _Frame, hill: np.ndarray) -> shapely.Geometry:
 
 def _final_terrain(f: _Frame, ground: np.ndarray, w: dict, roads: gpd.GeoDataFrame,
                    blocks: gpd.GeoDataFrame) -> np.ndarray:
-    """Raise road beds by 0.2 m and sink the low blocks by 1.6 m."""
+    """Raise road beds by 0.2 m and sink the low blocks by 1.8 m."""
     water = _mask(f, [w["river"], w["lake"], w["canal"]], all_touched=True)
     road_area = _mask(f, shapely.buffer(roads.geometry.values,
                                         roads["class"].map(ROAD_WIDTH).values / 2 - 1))
     low = blocks.loc[blocks["low"], "geometry"].values
     dip = ndimage.gaussian_filter(_mask(f, shapely.buffer(low, -4.0)).astype(float), 2.0)
-    out = ground + np.where(road_area & ~water, 0.2, 0.0) - 1.6 * dip * ~water
+    out = ground + np.where(road_area & ~water, 0.2, 0.0) - 1.8 * dip * ~water
     return out.astype("float32")
 
 
 # -- sites for landmarks -----------------------------------------------------
-_SITES = {  # name: (target x, y as fractions of the district, site size in m)
-    "stadium": (0.72, 0.22, (420.0, 330.0)),
-    "hospital": (0.33, 0.56, (240.0, 200.0)),
-    "school": (0.22, 0.33, (200.0, 150.0)),
-    "middle_school": (0.60, 0.13, (200.0, 160.0)),
-    "station": (0.48, 0.06, (300.0, 150.0)),
-    "civic": (0.47, 0.74, (200.0, 160.0)),
-    "mall": (0.62, 0.70, (220.0, 170.0)),
+_SITES = {  # name: (x, y as fractions of the district, site size in m); between arterials
+    "stadium": (0.70, 0.23, (420.0, 330.0)),
+    "hospital": (0.33, 0.61, (240.0, 200.0)),
+    "school": (0.23, 0.26, (200.0, 150.0)),
+    "middle_school": (0.40, 0.15, (200.0, 160.0)),
+    "station": (0.57, 0.03, (300.0, 150.0)),
+    "civic": (0.48, 0.66, (200.0, 160.0)),
+    "mall": (0.77, 0.74, (220.0, 170.0)),
 }
 _ART_U, _ART_V = 600.0, 480.0
 _LOC_U, _LOC_V = 150.0, 120.0
@@ -403,7 +402,7 @@ def _sites(f: _Frame) -> dict:
         su, sv = su * s, sv * s
         uv = f.to_grid(np.array([fx * f.width, fy * f.height]))
         if su < _ART_U - 60 and sv < _ART_V - 60 and s >= 0.75:
-            uv = (np.floor(uv / [_ART_U, _ART_V]) + 0.5) * [_ART_U, _ART_V]
+            uv = np.round(uv / [_ART_U, _ART_V]) * [_ART_U, _ART_V]   # between arterials
         corners = uv + np.array([[-su, -sv], [su, -sv], [su, sv], [-su, sv]]) / 2
         out[name] = dict(centre_uv=uv, size=(su, sv),
                          polygon=shapely.Polygon(f.from_grid(corners)))
@@ -443,7 +442,9 @@ def _roads(f: _Frame, w: dict, hill, sites: dict, rng: np.random.Generator
     lake_ring = shapely.simplify(shapely.buffer(w["lake"], 70.0), 3.0)
     hill_ring = shapely.simplify(shapely.buffer(hill, 25.0), 3.0) if not hill.is_empty \
         else shapely.Polygon()
-    keep_out = shapely.union_all([shapely.buffer(lake_ring, -5.0), w["riverside"],
+    # streets stop 5 m past the roads they meet so that noding finds the junction
+    keep_out = shapely.union_all([shapely.buffer(lake_ring, -5.0),
+                                  shapely.buffer(w["riverside"], -5.0),
                                   shapely.buffer(hill_ring, -5.0)])
     # a diagonal arterial from the south-west towards the lake
     lc = w["lake_centre"]
@@ -489,7 +490,8 @@ def _street_names(classes: list[str], n_grid: int, rng: np.random.Generator) -> 
     order = rng.permutation(len(stems))
     for cls in classes:
         if cls == "arterial":
-            names.append(ARTERIAL_NAMES[art % len(ARTERIAL_NAMES)])
+            names.append(ARTERIAL_NAMES[art] if art < len(ARTERIAL_NAMES)
+                         else f"{stems[order[art % len(stems)]]} Avenue")
             art += 1
         elif cls == "collector":
             names.append(f"{stems[order[stem % len(stems)]]} Street")
@@ -589,7 +591,8 @@ def _blocks(f: _Frame, w: dict, hill, roads: gpd.GeoDataFrame, sites: dict,
 
     low = np.zeros(len(parts), bool)
     pool = np.flatnonzero(np.char.startswith(zone.astype(str), "residential")
-                          & (area > 6000) & (area < 30000) & (d_lake > 150 * s))
+                          & (area > 6000) & (area < 30000) & (d_lake > 300 * s)
+                          & (np.hypot(cx - 0.15, (cy - 0.72) * 0.75) > 0.15))
     if len(pool):
         low[rng.choice(pool, size=min(6, len(pool)), replace=False)] = True
     return gpd.GeoDataFrame({"zone": zone, "site": site, "low": low}, geometry=parts)
@@ -1015,12 +1018,13 @@ def _readings(stations: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         lam = 20 + share * (2600 * ingress + 5200 * egress)
         values[sid] = rng.poisson(lam).astype(float)
 
-    times = (START + pd.to_timedelta(t_h, unit="h")).strftime("%Y-%m-%dT%H:%M:%S+08:00")
+    times = (START + pd.to_timedelta(np.arange(n) * STEP_S, unit="s")).strftime(
+        "%Y-%m-%dT%H:%M:%S+08:00")
     frames = []
     for sid in stations["id"]:
         keep = rng.random(n) > 0.002
         if sid == "RG05":             # a 30-minute outage during the storm
-            keep &= ~((t_h >= STORM_START_H + 1.5) & (t_h < STORM_START_H + 2.0))
+            keep &= ~((t_h >= STORM_START_H + 2.2) & (t_h < STORM_START_H + 2.7))
         v = values[sid]
         text = (np.char.mod("%d", v.astype(int)) if sid[:2] in ("TC", "CC")
                 else np.char.mod("%.2f" if sid.startswith("WL") else "%.1f", v))
@@ -1052,8 +1056,8 @@ def _landuse(f: _Frame, w: dict, hill, roads: gpd.GeoDataFrame,
         parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 1.0)]
         cls += [c] * len(parts)
         geoms += list(parts)
-    return gpd.GeoDataFrame({"id": [f"L{k + 1:05d}" for k in range(len(cls))], "class": cls,
-                             "manning": [MANNING[c] for c in cls]}, geometry=geoms)
+    return gpd.GeoDataFrame({"class": cls, "manning": [MANNING[c] for c in cls]},
+                            geometry=geoms)
 
 
 def _water_layer(w: dict) -> gpd.GeoDataFrame:
@@ -1068,11 +1072,22 @@ def _water_layer(w: dict) -> gpd.GeoDataFrame:
 # writing
 # --------------------------------------------------------------------------
 def _to_crs(gdf: gpd.GeoDataFrame, f: _Frame) -> gpd.GeoDataFrame:
-    """Shift local metres to EPSG:4547 and round to centimetres (shared ends stay shared)."""
+    """Shift local metres to EPSG:4547 on a centimetre grid.
+
+    Lines are rounded (shared end points stay shared); polygons are snapped
+    with ``set_precision`` so that they stay valid.
+    """
     out = gdf.copy()
-    out["geometry"] = shapely.transform(gdf.geometry.values,
-                                        lambda c: np.round(c + [f.x0, f.y0], 2))
-    return out.set_crs(CRS.from_epsg(CRS_EPSG), allow_override=True)
+    geoms = shapely.transform(gdf.geometry.values, lambda c: c + [f.x0, f.y0])
+    lines = shapely.get_type_id(geoms) == 1
+    geoms[lines] = shapely.transform(geoms[lines], lambda c: np.round(c, 2))
+    geoms[~lines] = shapely.set_precision(shapely.make_valid(geoms[~lines]), 0.01)
+    out["geometry"] = geoms
+    out = out.set_crs(CRS.from_epsg(CRS_EPSG), allow_override=True)
+    if (~lines).any():
+        out = out.explode(index_parts=False)
+        out = out[(out.geometry.geom_type == "Polygon") & (out.area > 0.5)]
+    return out.reset_index(drop=True)
 
 
 def _write_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
@@ -1095,7 +1110,9 @@ def _write_district(root: Path, d: _District, seed: int, scale: float) -> None:
     _write_layer(_to_crs(buildings, f), root / "buildings.gpkg", "buildings")
     _write_layer(_to_crs(d.roads, f), root / "roads.gpkg", "roads")
     _write_layer(_to_crs(d.water, f), root / "water.gpkg", "water")
-    _write_layer(_to_crs(d.landuse, f), root / "landuse.gpkg", "landuse")
+    landuse = _to_crs(d.landuse, f)
+    landuse.insert(0, "id", [f"L{k + 1:05d}" for k in range(len(landuse))])
+    _write_layer(landuse, root / "landuse.gpkg", "landuse")
 
     (root / "sensors").mkdir()
     stations = d.stations.copy()
@@ -1204,9 +1221,11 @@ def _write_school_ifc(path: Path, school: dict, placement: dict, seed: int) -> N
                     door = level == 0 and j in (n_win // 2,) and k == 0
                     _opening(api, model, body, storey, wall, along, z, angle, x, y, t, door)
     roof_z = school["storeys"] * h
-    roof = _slab(api, model, body, storey, w, d, roof_z, t, "Roof", "ROOF",
-                 ifc_class="IfcRoof")
-    del roof
+    _slab(api, model, body, storey, w, d, roof_z, t, "Roof", "ROOF", ifc_class="IfcRoof")
+    for rel in model.by_type("IfcRelAggregates"):         # sets come back in any order
+        rel.RelatedObjects = sorted(rel.RelatedObjects, key=lambda e: e.id())
+    for rel in model.by_type("IfcRelContainedInSpatialStructure"):
+        rel.RelatedElements = sorted(rel.RelatedElements, key=lambda e: e.id())
     rng = np.random.default_rng(seed)
     for entity in model.by_type("IfcRoot"):
         entity.GlobalId = ifcopenshell.guid.compress(rng.bytes(16).hex())
@@ -1296,7 +1315,7 @@ made up in the style of the place; any match with a real building or street is c
   the levee toe (the levee is not cut). A Xishan-like hill (~90 m) rises by the river on the
   west. Road beds are raised 0.2 m; {int(d.buildings['low_block'].any() and 1) and
   int(d.buildings.loc[d.buildings['low_block'], 'block'].nunique())} residential blocks are
-  sunk ~1.6 m below their surroundings so that they pond.
+  sunk ~1.8 m below their surroundings so that they pond.
 - `roads.gpkg` ({len(d.roads)} links): a street grid rotated {THETA_DEG} degrees
   (arterials every 600 m x 480 m, collectors between, local streets every 150 m x 120 m,
   some gently curved), the riverfront arterial, a ring road round the lake, a diagonal
