@@ -179,7 +179,8 @@ class OperationsScreen:
     def show_comparison(self, run) -> None:
         """Show ``run`` beside the current one: linked cameras, KPI differences."""
         other = ViewModel(self.ws.city, self.ws.scene, run)
-        view = Scene3D(other)
+        view = Scene3D(other, width=480, height=560)
+        self.view.pane.param.update(width=480, height=560)
         view.set_layers(self.layers.value)
         view.set_color_mode(self.color_mode.value)
         view.pane.camera = self.view.pane.camera

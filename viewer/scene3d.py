@@ -30,8 +30,8 @@ class Scene3D:
     Parameters
     ----------
     model : viewer.viewmodel.ViewModel
-    height : int
-        Pane height in pixels.
+    width, height : int
+        Pane size in pixels (fixed: a resizing canvas re-renders on every layout change).
 
     Examples
     --------
@@ -39,7 +39,7 @@ class Scene3D:
     >>> view.show_frame(12); view.fly_to("venue")    # doctest: +SKIP
     """
 
-    def __init__(self, model: ViewModel, *, height: int = 560) -> None:
+    def __init__(self, model: ViewModel, *, width: int = 960, height: int = 620) -> None:
         self.model = model
         self.frame = 0
         self.color_mode = "use"
@@ -51,9 +51,8 @@ class Scene3D:
         self.actors: dict = {}
         for key in LAYERS:
             self._add_layer(key)
-        self.pane = pn.pane.VTK(self.plotter.ren_win, sizing_mode="stretch_both",
-                                min_height=height, enable_keybindings=False,
-                                orientation_widget=True, css_classes=["scene3d"])
+        self.pane = pn.pane.VTK(self.plotter.ren_win, width=width, height=height,
+                                enable_keybindings=False, orientation_widget=False, css_classes=["scene3d"])
         self.set_camera(model.camera_presets()["district"])
 
     # -- building ----------------------------------------------------------

@@ -1,0 +1,30 @@
+"""Resolving the `twin serve` target: runs found newest first, clear errors."""
+import os
+
+import pytest
+
+from geodata.errors import DataError
+from viewer.workspace import find_runs, open_workspace
+
+
+def test_runs_are_listed_newest_first(tmp_path):
+    old, new = tmp_path / "runs" / "a.zarr", tmp_path / "runs" / "b.zarr"
+    other = tmp_path / "out" / "demo" / "a.zarr"
+    for i, p in enumerate([old, other, new]):
+        p.mkdir(parents=True)
+        os.utime(p, (1000 + i, 1000 + i))
+    runs = find_runs(tmp_path / "city.toml", [tmp_path / "runs", tmp_path / "out"])
+    assert list(runs) == ["b.zarr", "demo/a.zarr", "runs/a.zarr"]
+    assert runs["b.zarr"] == new.resolve()
+
+
+def test_missing_target_names_the_file_and_the_fix(tmp_path):
+    with pytest.raises(DataError, match="does not exist") as err:
+        open_workspace(tmp_path / "gone.toml")
+    assert "gone.toml" in str(err.value) and "twin demo" in str(err.value)
+
+
+def test_sample_city_with_its_run(sample_city_path, real_run):
+    ws = open_workspace(real_run.path)
+    assert ws.run is not None and ws.city.name and ws.scene.blocks["buildings"].n_cells
+    assert real_run.path.name in ws.runs
