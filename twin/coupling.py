@@ -62,8 +62,9 @@ class FloodGrid:
     building_index : numpy.ndarray of int32
         Building number of each cell, -1 where none.
     building_cells : tuple of numpy.ndarray
-        ``(building, row, col)``: the open cells in a one-cell ring around
-        each footprint, sorted by building; where a building's flood depth is read.
+        ``(building, row, col)``: the open land cells (not water) in a
+        one-cell ring around each footprint, sorted by building; where a
+        building's flood depth is read.
     road_ids : numpy.ndarray
     road_cells : tuple of numpy.ndarray
         ``(road, row, col)``: land cells each road crosses, sorted by road.
@@ -253,7 +254,7 @@ def flood_grid(city, cell_size: float, *, buildings: str = "blocked",
         drained=drained & ~any_water & ~blocked, water=water, transform=transform,
         crs=city.crs, buildings=buildings,
         building_ids=city.buildings["id"].astype(str).to_numpy(), building_index=bidx,
-        building_cells=_ring_cells(bidx, blocked & (bidx < 0)),
+        building_cells=_ring_cells(bidx, (blocked & (bidx < 0)) | any_water),
         road_ids=city.roads["id"].astype(str).to_numpy(),
         road_cells=_road_cells(city.roads, shape, transform, cell_size, (bidx >= 0) | any_water))
 

@@ -36,15 +36,15 @@ def sensors(stations: list[dict], readings: pd.DataFrame) -> SensorTable:
 @pytest.fixture
 def city() -> City:
     """10 x 10 cells of 10 m, ground 20 m falling 0.1 m per column eastwards;
-    building A on cells (1..2, 1..2), a 2 m shed B inside cell (7, 7), a river on
-    row 9, a road along row 4 crossing a lake cell at (4, 8), parks on cols 0..4."""
+    building A on cells (1..2, 1..2), a 2 m shed B inside cell (5, 8) by the lake, a
+    river on row 9, a road along row 4 crossing a lake cell at (4, 8), parks on cols 0..4."""
     z = (20.0 - 0.1 * np.arange(10))[None, :].repeat(10, axis=0)
     terrain = Raster(z, Affine(CELL, 0, X0, 0, -CELL, Y0), "EPSG:4547")
     buildings = gpd.GeoDataFrame(
         {"id": ["A", "B"], "height": [12.0, 3.0], "base": [19.85, 19.3], "use": ["res", "shed"],
          "population": [40, 0]},
         geometry=[cell_box(1, 1, 3, 3),
-                  shapely.box(X0 + 74, Y0 - 76, X0 + 76, Y0 - 74)], crs="EPSG:4547")
+                  shapely.box(X0 + 84, Y0 - 56, X0 + 86, Y0 - 54)], crs="EPSG:4547")
     roads = gpd.GeoDataFrame({"id": ["R1"], "class": ["primary"], "lanes": [2]},
                              geometry=[shapely.LineString([(X0 + 5, Y0 - 45), (X0 + 95, Y0 - 45)])],
                              crs="EPSG:4547")
@@ -64,7 +64,7 @@ def test_grid_layers_from_known_squares(city):
     assert g.shape == (10, 10) and g.cell_size == CELL and g.origin == (X0, Y0)
     expected = np.full((10, 10), -1)
     expected[1:3, 1:3] = 0
-    expected[7, 7] = 1                     # smaller than a cell: its cell still counts
+    expected[5, 8] = 1                     # smaller than a cell: its cell still counts
     np.testing.assert_array_equal(g.building_index, expected)
     np.testing.assert_array_equal(g.blocked, expected >= 0)
     assert g.x[0] == X0 + 5 and g.y[0] == Y0 - 5
@@ -78,7 +78,8 @@ def test_grid_layers_from_known_squares(city):
     ring_a = {(int(rr), int(cc)) for bb, rr, cc in zip(b, r, c) if bb == 0}
     assert ring_a == {(rr, cc) for rr in range(4) for cc in range(4)} - {
         (1, 1), (1, 2), (2, 1), (2, 2)}
-    assert (b == 1).sum() == 8
+    assert (b == 1).sum() == 7                              # not the lake cell (4, 8)
+    assert not g.any_water[r, c].any()
     # road R1 along row 4, minus the lake cell it crosses
     rb, rr, rc = g.road_cells
     assert set(rr.tolist()) == {4} and sorted(rc.tolist()) == [0, 1, 2, 3, 4, 5, 6, 7, 9]
@@ -88,7 +89,7 @@ def test_raised_buildings_and_resampled_terrain(city):
     g = flood_grid(city, CELL, buildings="raised")
     assert not g.blocked.any()
     assert np.allclose(g.elevation[1:3, 1:3], 31.85)
-    assert np.isclose(g.elevation[7, 7], 22.3)
+    assert np.isclose(g.elevation[5, 8], 22.3)
     assert np.isclose(g.elevation[0, 0], 20.0)
     coarse = flood_grid(city, 20.0)
     assert coarse.shape == (5, 5)
@@ -212,11 +213,12 @@ def test_impacts_on_a_hand_made_depth_field(city):
     assert b.loc["A", "max_depth"] == pytest.approx(0.5)
     assert b.loc["A", "first_flooded_s"] == 600.0 and b.loc["A", "flooded"]
     assert b.loc["A", "first_flooded"] == START + pd.Timedelta("10min")
-    assert b.loc["B", "max_depth"] == 0 and np.isnan(b.loc["B", "first_flooded_s"])
+    # B reads the wet road row beside it (0.1 m), not the lake cell (4, 8)
+    assert b.loc["B", "max_depth"] == pytest.approx(0.1) and np.isnan(b.loc["B", "first_flooded_s"])
     assert b.loc["A", "people"] == 40
     r = imp.roads.set_index("id")
     assert r.loc["R1", "max_depth"] == pytest.approx(0.35) and r.loc["R1", "closed_from_s"] == 1200
-    np.testing.assert_allclose(imp.building_depth.values, [[0, 0], [0.2, 0], [0.5, 0]])
+    np.testing.assert_allclose(imp.building_depth.values, [[0, 0], [0.2, 0.1], [0.5, 0]])
     np.testing.assert_allclose(imp.road_depth.values[:, 0], [0, 0.1, 0.35])
     k = imp.kpis
     # frame 1: 0.2 m cell + 10 road cells at 0.1 m minus the lake cell = 10 cells of 100 m2
