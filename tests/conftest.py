@@ -42,3 +42,73 @@ def sample_city_path() -> Path:
     if not SAMPLE_CITY.exists():
         pytest.skip("data_samples/ezhou has not been generated")
     return SAMPLE_CITY
+
+
+# -- the official CityJSON 2.0 schema ---------------------------------------------------
+# No package ships the schema files themselves, but the official validator (cjval, whose
+# Python wheels are published on PyPI as `cjvalpy`) embeds the complete, dereferenced
+# schema documents. We download that wheel (for any platform: we only read its bytes),
+# decode the embedded 2.0.0 schema and cache it outside the repository.
+CJVAL_WHEEL = ("cjvalpy==0.4.1", "3.9", "macosx_11_0_arm64")
+CITYJSON_SCHEMA_ID = "https://www.cityjson.org/schemas/2.0.0/cityjson.schema.json"
+
+
+def _schema_from_binary(data: bytes, schema_id: str) -> dict | None:
+    import json
+    import re
+    decoder = json.JSONDecoder()
+    for match in re.finditer(rb'\{\s*"\$schema"', data):
+        text = data[match.start():match.start() + 4_000_000].decode("utf-8", "replace")
+        try:
+            doc, _ = decoder.raw_decode(text)
+        except ValueError:
+            continue
+        if doc.get("$id") == schema_id:
+            return doc
+    return None
+
+
+@pytest.fixture(scope="session")
+def cityjson_schema() -> dict:
+    """The official CityJSON 2.0.0 JSON schema (dereferenced), from the official validator."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    import zipfile
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "citytwin"
+    cached = cache / "cityjson-2.0.0.schema.json"
+    if not cached.exists():
+        spec, py, platform = CJVAL_WHEEL
+        with tempfile.TemporaryDirectory() as tmp:
+            proc = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                                   "--only-binary", ":all:", "--python-version", py,
+                                   "--platform", platform, spec, "-d", tmp],
+                                  capture_output=True, text=True, timeout=300)
+            wheels = list(Path(tmp).glob("*.whl"))
+            if proc.returncode != 0 or not wheels:
+                pytest.skip(f"cannot download the official CityJSON validator {spec} from PyPI "
+                            f"to obtain the 2.0 schema: {proc.stderr.strip()[-200:]}")
+            with zipfile.ZipFile(wheels[0]) as wheel:
+                binary = next(n for n in wheel.namelist() if n.endswith(".so"))
+                schema = _schema_from_binary(wheel.read(binary), CITYJSON_SCHEMA_ID)
+        assert schema is not None, f"no {CITYJSON_SCHEMA_ID} inside {spec}"
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp_file = cached.with_suffix(".partial")
+        tmp_file.write_text(json.dumps(schema))
+        tmp_file.replace(cached)
+    return json.loads(cached.read_text())
+
+
+@pytest.fixture(scope="session")
+def validate_cityjson(cityjson_schema):
+    """Return a function that asserts a CityJSON document is valid against the 2.0 schema."""
+    import jsonschema
+    validator = jsonschema.Draft7Validator(cityjson_schema)
+
+    def check(doc: dict) -> None:
+        errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+        assert not errors, (f"{len(errors)} schema errors; first at "
+                            f"{list(errors[0].absolute_path)}: {errors[0].message[:300]}")
+    return check
