@@ -1,7 +1,7 @@
 """What-if runs: change a scenario control, rerun in the background, compare.
 
 The controls map to :meth:`twin.scenario.Scenario.with_changes` shortcuts
-(``rain_scale``, ``return_period``, ``pumps``, ``breach``). The run happens in
+(``rain_scale``, ``return_period`` for design storms, ``pumps``, ``breach``). The run happens in
 a worker thread with a progress indicator; when it is done the new run is
 handed to ``on_done`` on the session's event loop, which shows it beside the
 old one.
@@ -16,6 +16,7 @@ from typing import Callable
 import panel as pn
 
 import twin
+from geodata.errors import DataError
 
 __all__ = ["WhatIf", "variant_changes"]
 
@@ -67,7 +68,8 @@ class WhatIf:
                                                  value=getattr(rain, "scale", 1.0),
                                                  css_classes=["whatif-rain"])
         self.return_period = pn.widgets.Select(name="Design storm return period",
-                                               options=RETURN_PERIODS, value=None)
+                                               options=RETURN_PERIODS, value=None,
+                                               disabled=getattr(rain, "source", "") != "design")
         has_pumps = bool(getattr(scenario, "pumps", ()))
         breach = getattr(scenario, "breach", None)
         self.pumps = pn.widgets.Switch(name="Pumps", value=has_pumps and any(
@@ -99,7 +101,11 @@ class WhatIf:
         if not changes:
             self.status.object = "Change a control first: this is the run on screen."
             return
-        variant = self.scenario.with_changes(**changes)
+        try:
+            variant = self.scenario.with_changes(**changes)
+        except DataError as exc:
+            self.status.object = f"Cannot run this what-if: {exc}"
+            return
         out = self.out_dir / f"whatif-{time.strftime('%Y%m%d-%H%M%S')}.zarr"
         self.button.disabled = True
         self.progress.param.update(visible=True, value=-1, active=True)
