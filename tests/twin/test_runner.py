@@ -192,3 +192,23 @@ def test_bad_forcing_writes_nothing(bowl):
         run_scenario(scenario, out=folder / "notes", city=city)
     assert not (folder / "bad.zarr").exists()
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("name", ["storm", "design100", "yangtze_overtopping", "demo"])
+def test_sample_scenarios_fit_the_sample_city(sample_city_path, name):
+    from twin.coupling import flood_grid
+    from twin.manifest import load_city
+    from twin.runner import build_forcing
+    s = load_scenario(sample_city_path.parent / "scenarios" / f"{name}.toml")
+    city = load_city(s.city)
+    grid = flood_grid(city, s.flood.cell_size, buildings=s.flood.buildings)
+    forcing = build_forcing(s, city, grid)
+    assert forcing.depth[grid.water["lake"]].mean() > 1.0        # the lake starts full
+    assert (forcing.depth[~grid.any_water] == 0).all()
+    if s.rain is not None:
+        assert forcing.rain_at(np.array([0.0, s.duration_s / 2])).max() > 0
+    if s.river is not None:
+        r, c = grid.index(*city.places["levee"])
+        crest = grid.elevation[r - 3:r + 4, c - 3:c + 4].max()
+        assert 28 < crest < forcing.river[2].max()              # the Yangtze over the levee
+        assert forcing.breach[r, c] < crest - 4                  # and the breach cut in

@@ -160,3 +160,16 @@ def test_with_changes_makes_a_validated_variant(tmp_path):
         s.with_changes(return_period=50)
     with pytest.raises(DataError, match="'duration' must be"):
         s.with_changes(duration="-2h")
+
+
+@pytest.mark.parametrize("name", ["storm", "design100", "yangtze_overtopping", "demo"])
+def test_sample_scenarios_load(sample_city_path, name):
+    s = load_scenario(sample_city_path.parent / "scenarios" / f"{name}.toml")
+    assert s.city.resolve() == sample_city_path.resolve()
+    assert s.start.tzinfo is not None and s.duration_s > 0
+    if name == "design100":
+        assert s.rain.source == "design" and s.rain.return_period == 100
+    if name == "yangtze_overtopping":
+        assert s.rain is None and s.river.offset_m > 0 and s.breach.enabled
+    if name == "demo":
+        assert s.duration_s <= 2 * 3600
