@@ -179,8 +179,8 @@ class OperationsScreen:
     def show_comparison(self, run) -> None:
         """Show ``run`` beside the current one: linked cameras, KPI differences."""
         other = ViewModel(self.ws.city, self.ws.scene, run)
-        view = Scene3D(other, width=480, height=560)
-        self.view.pane.param.update(width=480, height=560)
+        view = Scene3D(other, width=465, height=560)
+        self.view.pane.param.update(width=465, height=560)
         view.set_layers(self.layers.value)
         view.set_color_mode(self.color_mode.value)
         view.pane.camera = self.view.pane.camera
@@ -206,7 +206,7 @@ class OperationsScreen:
                           sizing_mode="stretch_width", css_classes=["view-controls"])
         self.tabs = pn.Tabs(("Map", self.map.panel), ("Sensors", self.chart.panel),
                             ("Events", self.events.panel), ("What-if", self.whatif.panel),
-                            width=560, css_classes=["side-tabs"], dynamic=False)
+                            width=550, css_classes=["side-tabs"], dynamic=False)
         main = pn.Row(pn.Column(controls, self.views, sizing_mode="stretch_both"), self.tabs,
                       sizing_mode="stretch_both")
         return pn.Column(header, self.notice, self.kpis.panel, main,

@@ -37,7 +37,7 @@ class EventTable:
         self.on_choose = on_choose
         self.table = pn.widgets.Tabulator(
             self._shown(events), show_index=False, selectable=1, disabled=True,
-            sizing_mode="stretch_width", height=300, layout="fit_columns",
+            width=530, height=420, layout="fit_columns",
             titles={"local": "Time", "kind": "Kind", "severity": "Severity", "where": "Place"},
             css_classes=["event-table"], theme="midnight")
         self.events = events.reset_index(drop=True)

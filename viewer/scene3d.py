@@ -39,7 +39,7 @@ class Scene3D:
     >>> view.show_frame(12); view.fly_to("venue")    # doctest: +SKIP
     """
 
-    def __init__(self, model: ViewModel, *, width: int = 960, height: int = 620) -> None:
+    def __init__(self, model: ViewModel, *, width: int = 940, height: int = 640) -> None:
         self.model = model
         self.frame = 0
         self.color_mode = "use"

@@ -129,3 +129,19 @@ def test_clicking_a_building_on_the_map_shows_its_attributes(page, real_run):
     wait_for(lambda: str(b["id"]) in info.inner_text())
     shot(page, "05-building-picked")
     assert f"{b['height']:,.2f}" in info.inner_text()
+
+
+def test_serve_passes_auth_message_size_and_inline_resources(monkeypatch):
+    import panel as pn
+
+    from viewer import app
+    seen = {}
+    monkeypatch.setattr(pn, "serve", lambda apps, **kw: seen.update(kw, apps=apps))
+    app.serve("city.toml", port=5123, show=False, basic_auth="s3cret")
+    assert seen["basic_auth"] == "s3cret" and seen["cookie_secret"]
+    assert seen["websocket_max_message_size"] >= 256 * 1024 * 1024
+    assert seen["port"] == 5123 and seen["address"] == "127.0.0.1" and seen["show"] is False
+    assert pn.config.inline
+    seen.clear()
+    app.serve("city.toml", port=5124, show=False)
+    assert "basic_auth" not in seen and seen["port"] == 5124
