@@ -277,7 +277,7 @@ def _water_shapes(f: _Frame, rng: np.random.Generator) -> dict:
                 lake_centre=lake_c, canal=canal, canal_line=canal_line, pump=end)
 
 
-def scale_of(f: _Frame) -> float:
+def _scale_of(f: _Frame) -> float:
     """Linear scale of a frame relative to the full district."""
     return f.width / 4000.0
 
@@ -311,7 +311,7 @@ def _smooth_noise(shape, rng: np.random.Generator, sigma_cells: float) -> np.nda
 def _natural_terrain(f: _Frame, w: dict, rng: np.random.Generator) -> dict:
     """Ground without roads and depressions: slope, noise, hill, lake, river, levee."""
     x, y = _cell_centres(f)
-    s = scale_of(f)
+    s = _scale_of(f)
     yn, xn = y / f.height, x / f.width
     ground = 19.9 + 3.4 * (1 - yn) ** 1.3 + 0.6 * xn
     ground += 0.45 * _smooth_noise(x.shape, rng, 18) + 0.06 * _smooth_noise(x.shape, rng, 2)
@@ -396,7 +396,7 @@ _LOC_U, _LOC_V = 150.0, 120.0
 
 def _sites(f: _Frame) -> dict:
     """Landmark sites: rectangles aligned with the grid, between arterials when they fit."""
-    s = scale_of(f)
+    s = _scale_of(f)
     out = {}
     for name, (fx, fy, (su, sv)) in _SITES.items():
         su, sv = su * s, sv * s
@@ -438,6 +438,7 @@ def _grid_lines(f: _Frame, rng: np.random.Generator) -> gpd.GeoDataFrame:
 
 def _roads(f: _Frame, w: dict, hill, sites: dict, rng: np.random.Generator
            ) -> gpd.GeoDataFrame:
+    """The street network: grid, riverfront, lake ring, diagonal and hill road."""
     grid = _grid_lines(f, rng)
     lake_ring = shapely.simplify(shapely.buffer(w["lake"], 70.0), 3.0)
     hill_ring = shapely.simplify(shapely.buffer(hill, 25.0), 3.0) if not hill.is_empty \
@@ -450,18 +451,15 @@ def _roads(f: _Frame, w: dict, hill, sites: dict, rng: np.random.Generator
     lc = w["lake_centre"]
     diag = shapely.LineString([[0.20 * f.width, -10.0], [0.33 * f.width, 0.12 * f.height],
                                lc + [-0.10 * f.width, -0.10 * f.height], lc])
-    lines, classes, names = [], [], []
-    for cls, g in zip(grid["class"], grid.geometry):
-        lines.append(g)
-        classes.append(cls)
-    lines += [diag, shapely.LineString(w["front"].coords), lake_ring.exterior]
-    classes += ["arterial", "arterial", "arterial"]
+    lines = list(grid.geometry) + [diag, shapely.LineString(w["front"].coords),
+                                   lake_ring.exterior]
+    classes = list(grid["class"]) + ["arterial"] * 3
     if not hill_ring.is_empty:
         lines.append(shapely.intersection(hill_ring.exterior, shapely.buffer(
             f.box().difference(w["riverside"]), -2.0)))
         classes.append("collector")
     special = len(grid)
-    names = _street_names(classes, special, rng)
+    names = _street_names(classes, rng)
     names[special:special + 3] = ["Wenxing Road", "Binjiang Avenue", "Yanglan Lake Ring Road"]
     if not hill_ring.is_empty:
         names[-1] = "Xishan Road"
@@ -479,12 +477,12 @@ def _roads(f: _Frame, w: dict, hill, sites: dict, rng: np.random.Generator
     src.loc[special, "geometry"] = shapely.difference(src.geometry.values[special], keep_out)
     src = src[~src.geometry.is_empty].reset_index(drop=True)
 
-    one_way = (src["class"] == "local") & (rng.random(len(src)) < 0.18)
-    src["oneway"] = one_way
+    src["oneway"] = (src["class"] == "local") & (rng.random(len(src)) < 0.18)
     return _network(src, f)
 
 
-def _street_names(classes: list[str], n_grid: int, rng: np.random.Generator) -> list[str]:
+def _street_names(classes: list[str], rng: np.random.Generator) -> list[str]:
+    """Made-up street names: a list for arterials, stems for the rest."""
     names, art, stem = [], 0, 0
     stems = list(STREET_STEMS)
     order = rng.permutation(len(stems))
@@ -557,7 +555,7 @@ def _network(src: gpd.GeoDataFrame, f: _Frame) -> gpd.GeoDataFrame:
 def _blocks(f: _Frame, w: dict, hill, roads: gpd.GeoDataFrame, sites: dict,
             rng: np.random.Generator) -> gpd.GeoDataFrame:
     """Land between streets, with a zone each and a flag for the low-lying blocks."""
-    s = scale_of(f)
+    s = _scale_of(f)
     road_area = shapely.union_all(shapely.buffer(
         roads.geometry.values, roads["class"].map(ROAD_WIDTH).values / 2, quad_segs=2))
     taken = shapely.union_all([w["riverside"], w["lake"], shapely.buffer(w["canal"], 3.0),
@@ -585,7 +583,8 @@ def _blocks(f: _Frame, w: dict, hill, roads: gpd.GeoDataFrame, sites: dict,
     zone[(rng.random(len(parts)) < 0.05) | (area < 1500.0) | (d_lake < 5.0)] = "park"
     site = np.full(len(parts), "", dtype=object)
     for name, st in sites.items():
-        inside = shapely.area(shapely.intersection(parts, st["polygon"])) > 0.5 * area
+        inside = ((shapely.area(shapely.intersection(parts, st["polygon"])) > 0.3 * area)
+                  | shapely.contains(parts, shapely.centroid(st["polygon"])))
         site[inside] = name
         zone[inside] = "campus"
 
@@ -601,13 +600,13 @@ def _blocks(f: _Frame, w: dict, hill, roads: gpd.GeoDataFrame, sites: dict,
 # -- buildings ----------------------------------------------------------------
 # zone: lattice spacing (u, v) in m, setback from the block edge, footprint kinds
 _ZONES = {
-    "residential_high": ((43.0, 40.0), 5.0, {"tower_sq": 0.4, "tower_round": 0.2,
+    "residential_high": ((39.0, 44.0), 5.0, {"tower_sq": 0.4, "tower_round": 0.2,
                                             "tower_plus": 0.2, "point_slab": 0.2}),
-    "residential_mid": ((62.0, 34.0), 5.0, {"slab": 0.55, "l_block": 0.25, "u_block": 0.2}),
-    "residential_low": ((24.0, 19.0), 3.0, {"row": 0.5, "villa": 0.3, "l_small": 0.2}),
-    "commercial": ((62.0, 50.0), 5.0, {"courtyard": 0.35, "podium": 0.25, "l_big": 0.2,
+    "residential_mid": ((58.0, 29.5), 5.0, {"slab": 0.55, "l_block": 0.25, "u_block": 0.2}),
+    "residential_low": ((23.5, 17.5), 3.0, {"row": 0.5, "villa": 0.3, "l_small": 0.2}),
+    "commercial": ((58.0, 44.0), 5.0, {"courtyard": 0.35, "podium": 0.25, "l_big": 0.2,
                                        "office_tower": 0.2}),
-    "industrial": ((110.0, 64.0), 6.0, {"shed": 0.7, "shed_l": 0.15, "office_small": 0.15}),
+    "industrial": ((118.0, 44.0), 5.0, {"shed": 0.7, "shed_l": 0.15, "office_small": 0.15}),
 }
 # kind: use, height range (m), storey height (m)
 _KINDS = {
@@ -670,22 +669,22 @@ def _footprints(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     U = lambda lo, hi: rng.uniform(lo, hi, n)  # noqa: E731
     if kind in ("tower_sq", "office_tower"):
         side = U(20, 28)
-        return shapely.polygons(_rect(side, np.minimum(side * U(0.85, 1.15), 32.0)))
+        return shapely.polygons(_rect(side, np.minimum(side * U(0.85, 1.15), 29.0)))
     if kind == "tower_round":
-        r = U(11, 15)
+        r = U(11, 14)
         return shapely.polygons(_ellipse(r, r * U(0.85, 1.0)))
     if kind == "tower_plus":
-        return shapely.polygons(_plus(U(26, 33), U(12, 15)))
+        return shapely.polygons(_plus(U(26, 31), U(12, 15)))
     if kind == "point_slab":
-        return shapely.polygons(_rect(U(30, 36), U(14, 18)))
+        return shapely.polygons(_rect(U(28, 34), U(14, 18)))
     if kind == "slab":
-        return shapely.polygons(_rect(U(42, 56), U(12, 16)))
+        return shapely.polygons(_rect(U(40, 52), U(12, 16)))
     if kind == "l_block":
-        w, d = U(36, 55), U(24, 28)
-        return shapely.polygons(_flip(_ell(w, d, U(12, 14), U(11, 13)), rng))
+        w, d = U(34, 52), U(20, 24)
+        return shapely.polygons(_flip(_ell(w, d, U(11, 13), U(10, 12)), rng))
     if kind == "u_block":
-        w, d = U(44, 56), U(24, 28)
-        return shapely.polygons(_flip(_u_shape(w, d, U(12, 14), U(11, 13)), rng))
+        w, d = U(42, 52), U(20, 24)
+        return shapely.polygons(_flip(_u_shape(w, d, U(11, 13), U(10, 12)), rng))
     if kind == "row":
         return shapely.polygons(_rect(U(16, 21), U(8, 10)))
     if kind == "villa":
@@ -693,18 +692,18 @@ def _footprints(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     if kind == "l_small":
         return shapely.polygons(_flip(_ell(U(14, 18), U(12, 15), U(7, 8), U(7, 8)), rng))
     if kind == "courtyard":
-        w, d = U(46, 56), U(38, 44)
-        inset = U(11, 13)
+        w, d = U(44, 52), U(34, 40)
+        inset = U(10, 12)
         outer = shapely.polygons(_rect(w, d))
         return shapely.difference(outer, shapely.polygons(_rect(w - 2 * inset, d - 2 * inset)))
     if kind == "podium":
-        return shapely.polygons(_rect(U(40, 56), U(28, 44)))
+        return shapely.polygons(_rect(U(38, 52), U(26, 40)))
     if kind == "l_big":
-        return shapely.polygons(_flip(_ell(U(42, 56), U(34, 44), U(15, 18), U(15, 18)), rng))
+        return shapely.polygons(_flip(_ell(U(40, 52), U(32, 40), U(14, 17), U(14, 17)), rng))
     if kind == "shed":
-        return shapely.polygons(_rect(U(60, 102), U(30, 56)))
+        return shapely.polygons(_rect(U(60, 112), U(26, 38)))
     if kind == "shed_l":
-        return shapely.polygons(_flip(_ell(U(70, 102), U(40, 56), U(30, 40), U(22, 28)), rng))
+        return shapely.polygons(_flip(_ell(U(70, 112), U(32, 38), U(30, 40), U(16, 20)), rng))
     if kind == "office_small":
         return shapely.polygons(_rect(U(25, 35), U(14, 18)))
     raise KeyError(kind)
@@ -753,7 +752,7 @@ def _lattice_buildings(f: _Frame, blocks: gpd.GeoDataFrame,
     for zone, (spacing, setback, mix) in _ZONES.items():
         uv, j = _lots(f, blocks, spacing, setback)
         keep = blocks["zone"].values[j] == zone
-        uv, j = uv[keep] + rng.uniform(-1.5, 1.5, (keep.sum(), 2)), j[keep]
+        uv, j = uv[keep] + rng.uniform(-1.0, 1.0, (keep.sum(), 2)), j[keep]
         kinds = rng.choice(list(mix), size=len(j), p=list(mix.values()))
         for kind in mix:
             sel = kinds == kind
@@ -778,7 +777,7 @@ def _landmark(f: _Frame, centre_uv, coords_uv: np.ndarray, hole_uv=None):
 
 def _landmarks(f: _Frame, sites: dict, w: dict) -> tuple[list[dict], dict]:
     """Named buildings on their sites; returns them and the BIM school's footprint."""
-    k = min(1.0, scale_of(f) / 0.5)
+    k = min(1.0, _scale_of(f) / 0.5)
     one = np.ones(1)
 
     def at(site, du=0.0, dv=0.0):
@@ -827,6 +826,8 @@ def _buildings(f: _Frame, blocks: gpd.GeoDataFrame, sites: dict, w: dict,
     marks = gpd.GeoDataFrame(pd.DataFrame(marks), geometry="geometry")
     marks["block"] = -1
     rest = _lattice_buildings(f, blocks, rng)
+    clear = shapely.union_all(shapely.buffer(marks.geometry.values, 8.0))
+    rest = rest[~shapely.intersects(rest.geometry.values, clear)]
     c = shapely.get_coordinates(shapely.centroid(rest.geometry.values))
     rest = rest.iloc[np.lexsort((c[:, 0].round(1), -c[:, 1].round(1)))]
     b = pd.concat([marks, rest], ignore_index=True)
@@ -919,9 +920,9 @@ def _stations(f: _Frame, w: dict, roads: gpd.GeoDataFrame, sites: dict,
     crowd = [("CC01", "Stadium north gate", uv + [0, 0.72 * b], 1500.0, 2500.0),
              ("CC02", "Stadium east gate", uv + [0.72 * a, 0], 1500.0, 2500.0),
              ("CC03", "Stadium south gate", uv + [0, -0.72 * b], 1500.0, 2500.0),
-             ("CC04", "Station plaza", sites["station"]["centre_uv"] + [0, 45.0 * scale_of(f)],
+             ("CC04", "Station plaza", sites["station"]["centre_uv"] + [0, 45.0 * _scale_of(f)],
               1200.0, 2000.0),
-             ("CC05", "Station concourse", sites["station"]["centre_uv"] - [0, 20 * scale_of(f)],
+             ("CC05", "Station concourse", sites["station"]["centre_uv"] - [0, 20 * _scale_of(f)],
               800.0, 1500.0)]
     for sid, name, p, warn, alarm in crowd:
         x, y = f.from_grid(p)
@@ -956,20 +957,25 @@ def _rain(stations: pd.DataFrame, t_h: np.ndarray, rng: np.random.Generator
     return out
 
 
-def _lake(rain_mm_h: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Lake level (m): catchment runoff through a linear reservoir, pumped out above 18.6 m."""
-    dt, k_s, ratio, coeff = float(STEP_S), 1.2 * 3600, 12.0, 0.65
-    pump = 0.10 / 3600          # pumps lower the lake by 0.10 m/h at full capacity
-    store, level, fast = 0.0, LAKE_LEVEL - 0.05, np.zeros(len(rain_mm_h))
-    out = np.empty(len(rain_mm_h))
+def _lake(rain_mm_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lake level (m) and catchment runoff (mm/h) under ``rain_mm_h``.
+
+    Runoff (coefficient 0.65) from a catchment 21 times the lake's area passes
+    a linear reservoir (k = 1.2 h) into the lake; the pumping station lowers
+    the lake by up to 0.10 m/h, throttled as the level nears 18.5 m.
+    """
+    dt, k_s, ratio, coeff = float(STEP_S), 1.2 * 3600, 21.0, 0.65
+    pump = 0.10 / 3600
+    store, level = 0.0, LAKE_LEVEL - 0.05
+    out, runoff = np.empty(len(rain_mm_h)), np.empty(len(rain_mm_h))
     for k, r in enumerate(rain_mm_h):          # 864 steps: a tiny serial recursion
         store += coeff * r / 1000 / 3600 * dt
         q = store / k_s * dt
         store -= q
-        level += ratio * q - (pump * dt if level > 18.6 else 0.0)
-        fast[k] = q / dt * 3600 * 1000          # runoff, mm/h
+        level += ratio * q - pump * dt * np.clip((level - LAKE_LEVEL) / 0.3, 0.0, 1.0)
+        runoff[k] = q / dt * 3600 * 1000
         out[k] = level
-    return out, fast
+    return out, runoff
 
 
 def _readings(stations: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -979,7 +985,7 @@ def _readings(stations: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     weekend = t_h >= 48                    # 2024-07-06 is a Saturday
     values = _rain(stations, t_h, rng)
     mean_rain = np.mean(list(values.values()), axis=0)
-    lake, runoff = _lake(mean_rain, rng)
+    lake, runoff = _lake(mean_rain)
     for sid in stations.loc[stations["kind"] == "water_level", "id"]:
         if sid == "WL01":
             v = 24.6 + 0.95 * t_h / HOURS + 0.05 * np.sin(2 * np.pi * (t_h - 5) / 24)
@@ -988,7 +994,7 @@ def _readings(stations: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         elif sid == "WL04":
             v = lake + 0.004 * runoff
         else:
-            v = lake + 0.004 * runoff - np.where(lake > 18.6, 0.12, 0.0)
+            v = lake + 0.004 * runoff - 0.4 * np.clip((lake - LAKE_LEVEL) / 0.3, 0.0, 1.0)
         values[sid] = np.round(v + 0.006 * rng.standard_normal(n), 2)
 
     storm = ndimage.uniform_filter1d(mean_rain, 7)
@@ -1340,7 +1346,8 @@ made up in the style of the place; any match with a real building or street is c
   {storm.max():.0f} mm/h, depth {storm.sum() * STEP_S / 3600:.0f} mm at the storm centre)
   starting {(START + pd.Timedelta(hours=STORM_START_H)).isoformat()}, scaled 0.78-1.12 and
   delayed 0-20 min west to east per gauge, with 6 % noise; one gauge has a 30-minute
-  outage. Lake and canal levels follow a linear-reservoir runoff model with pumping; the
+  outage. Lake and canal levels follow a linear-reservoir runoff model (catchment 21 x the lake,
+  runoff coefficient 0.65, k = 1.2 h) with pumping of up to 0.10 m/h above {LAKE_LEVEL} m; the
   Yangtze rises slowly through the flood season; traffic counts follow weekday/weekend
   daily cycles with a dip in the storm; crowd counters see commuters at the station and a
   concert at the stadium ({CONCERT_H[0] - 24:.1f} h to {CONCERT_H[1] - 24:.1f} h on day 2).

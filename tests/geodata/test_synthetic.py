@@ -166,6 +166,8 @@ def test_buildings_count_validity_and_shapes(buildings):
     assert ((vertices != 4) | with_holes).mean() > 0.2
     assert with_holes.sum() >= 10
     assert 30 < shapely.area(geom).min() and shapely.area(geom).max() < 30000
+    i, j = shapely.STRtree(geom).query(geom, predicate="intersects")
+    assert (i == j).all()                                # no two buildings touch
 
 
 def test_buildings_attributes(buildings):
