@@ -329,12 +329,13 @@ def _water_masks(water, shape, transform) -> dict:
 def _landuse(landuse, shape, transform, default: float, drained_classes):
     if len(landuse) == 0:
         return np.full(shape, default), np.ones(shape, bool)
-    n = landuse["manning"].to_numpy(float) if "manning" in landuse else np.full(len(landuse), default)
+    n = (landuse["manning"].to_numpy(float) if "manning" in landuse
+         else np.full(len(landuse), default))
     bad = ~(n > 0)
     if bad.any():
+        ids = landuse["id"][bad] if "id" in landuse else np.flatnonzero(bad)
         warnings.warn(f"land-use parcels without a positive Manning's n use {default}: "
-                      f"{describe_ids(landuse['id'][bad] if 'id' in landuse else np.flatnonzero(bad))}",
-                      DataWarning, stacklevel=3)
+                      f"{describe_ids(ids)}", DataWarning, stacklevel=3)
         n = np.where(bad, default, n)
     geoms = landuse.geometry.values
     manning = rasterio.features.rasterize(zip(geoms, n), out_shape=shape, transform=transform,
@@ -374,7 +375,8 @@ def locate(city, at, *, file=None, key: str = "at") -> tuple[float, float]:
     if at not in city.places:
         known = ", ".join(sorted(city.places)) or "none"
         raise DataError(f"key '{key}' names place {at!r}, which the city does not have",
-                        file=file, fix=f"use one of the city's places ({known}) or {{ x = .., y = .. }}")
+                        file=file,
+                        fix=f"use one of the city's places ({known}) or {{ x = .., y = .. }}")
     return city.places[at]
 
 
@@ -509,7 +511,8 @@ def _gauge_series(readings, stations, start, duration_s, file):
     if not used:
         raise DataError(f"no rain gauge has readings between {t0} and "
                         f"{t0 + pd.Timedelta(seconds=duration_s)}", file=file,
-                        fix="move the scenario start into the recorded period or use a design storm")
+                        fix="move the scenario start into the recorded period "
+                            "or use a design storm")
     if len(used) < len(ids):
         warnings.warn("rain gauges without readings in the scenario window are not used: "
                       f"{describe_ids([i for i in ids if i not in have])}", DataWarning,
@@ -602,7 +605,8 @@ def initial_depth(grid: FloodGrid, levels: dict, sensors=None, start=None, *,
 
     Examples
     --------
-    >>> h0 = initial_depth(grid, {"lake": 18.5, "river": "WL01"}, city.sensors, start)  # doctest: +SKIP
+    >>> levels = {"lake": 18.5, "river": "WL01"}
+    >>> h0 = initial_depth(grid, levels, city.sensors, start)  # doctest: +SKIP
     """
     depth = np.zeros(grid.shape)
     for kind, level in levels.items():

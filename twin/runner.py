@@ -195,7 +195,8 @@ def run_scenario(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLi
 
     Examples
     --------
-    >>> run = run_scenario("data_samples/ezhou/scenarios/demo.toml", out="runs/demo.zarr")  # doctest: +SKIP
+    >>> s = "data_samples/ezhou/scenarios/demo.toml"
+    >>> run = run_scenario(s, out="runs/demo.zarr")  # doctest: +SKIP
     >>> print(run.summary())  # doctest: +SKIP
     """
     wall0 = time.perf_counter()

@@ -517,7 +517,8 @@ def _pump(t: dict, i: int, ctx: _Context) -> Pump:
     ctx.table(t, w)
     ctx.keys(t, _PUMP, w)
     if "at" not in t:
-        raise ctx.error(f"{w}.at", "is missing", 'add at = "pump_station" or at = { x = .., y = .. }')
+        raise ctx.error(f"{w}.at", "is missing",
+                        'add at = "pump_station" or at = { x = .., y = .. }')
     return Pump(at=ctx.location(t["at"], f"{w}.at"),
                 capacity_m3s=ctx.number(t, "capacity_m3s", w, required=True, positive=True),
                 start_level_m=ctx.number(t, "start_level_m", w, default=0.0, low=0),

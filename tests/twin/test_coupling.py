@@ -127,10 +127,13 @@ def gauge_city(city) -> City:
         pd.DataFrame({"sensor_id": "RG3", "time": times - pd.Timedelta("2D"), "value": 99.0}),
     ], ignore_index=True)
     city.sensors = sensors([
-        {"id": "RG1", "name": "west", "kind": "rain_gauge", "unit": "mm/h", "x": X0 + 5, "y": Y0 - 5},
-        {"id": "RG2", "name": "east", "kind": "weather_station", "unit": "mm/h", "x": X0 + 95, "y": Y0 - 95},
+        {"id": "RG1", "name": "west", "kind": "rain_gauge", "unit": "mm/h",
+         "x": X0 + 5, "y": Y0 - 5},
+        {"id": "RG2", "name": "east", "kind": "weather_station", "unit": "mm/h",
+         "x": X0 + 95, "y": Y0 - 95},
         {"id": "RG3", "name": "old", "kind": "rain_gauge", "unit": "mm/h", "x": X0 + 50, "y": Y0},
-        {"id": "WL1", "name": "river", "kind": "water_level", "unit": "m", "x": X0 + 50, "y": Y0 - 95},
+        {"id": "WL1", "name": "river", "kind": "water_level", "unit": "m",
+         "x": X0 + 50, "y": Y0 - 95},
     ], readings)
     return city
 
