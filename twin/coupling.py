@@ -447,7 +447,7 @@ def gauge_weights(x: np.ndarray, y: np.ndarray, gx: np.ndarray, gy: np.ndarray, 
     >>> w = gauge_weights(np.array([0.5, 1.5]), np.array([0.5]), np.array([0.5, 10.0]),
     ...                   np.array([0.5, 0.5]))
     >>> w.round(3).tolist()
-    [[1.0, 0.0], [0.988, 0.012]]
+    [[1.0, 0.0], [0.986, 0.014]]
     """
     cx, cy = np.meshgrid(x, y)
     d = np.hypot(cx.reshape(-1, 1) - gx[None, :], cy.reshape(-1, 1) - gy[None, :])
