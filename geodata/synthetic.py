@@ -71,7 +71,7 @@ ROAD_LANES = {"arterial": 6, "collector": 4, "local": 2}
 ROAD_SPEED = {"arterial": 60.0, "collector": 50.0, "local": 30.0}
 LANE_CAPACITY = {"arterial": 1800, "collector": 1500, "local": 900}
 MANNING = {"road": 0.015, "residential": 0.06, "commercial": 0.05, "industrial": 0.05,
-           "public": 0.05, "park": 0.035, "forest": 0.10, "water": 0.025, "levee": 0.035}
+           "public": 0.05, "park": 0.035, "forest": 0.10, "water": 0.025}
 
 ARTERIAL_NAMES = ["Wuchang Avenue", "Fenghuang Road", "Nanpu Road", "Guanyin Road",
                   "Shouchang Road", "Jiangnan Avenue", "Minxin Road", "Kaifa Road",
@@ -1299,6 +1299,7 @@ def _provenance(d: _District, seed: int, scale: float) -> str:
     if scale != 1.0:
         command += f" --scale {scale}"
     _, storm = chicago_hyetograph(STORM_RETURN_PERIOD, STORM_DURATION_S, STEP_S)
+    n_low = int(b.loc[b["low_block"], "block"].nunique())
     return f"""# Provenance of the Ezhou sample district
 
 **These data are synthetic.** They are inspired by central Ezhou (Echeng district, Hubei,
@@ -1319,9 +1320,8 @@ made up in the style of the place; any match with a real building or street is c
   on the river side. Yanglan-like lake in the centre (bed ~15 m, normal level {LAKE_LEVEL} m,
   shallow shores); a drainage canal (bed 16 m) runs from the lake to the pumping station at
   the levee toe (the levee is not cut). A Xishan-like hill (~90 m) rises by the river on the
-  west. Road beds are raised 0.2 m; {int(d.buildings['low_block'].any() and 1) and
-  int(d.buildings.loc[d.buildings['low_block'], 'block'].nunique())} residential blocks are
-  sunk ~1.8 m below their surroundings so that they pond.
+  west. Road beds are raised 0.2 m; {n_low} residential blocks are sunk ~1.8 m below
+  their surroundings so that they pond (`[places] low_block` points at one).
 - `roads.gpkg` ({len(d.roads)} links): a street grid rotated {THETA_DEG} degrees
   (arterials every 600 m x 480 m, collectors between, local streets every 150 m x 120 m,
   some gently curved), the riverfront arterial, a ring road round the lake, a diagonal
@@ -1338,7 +1338,8 @@ made up in the style of the place; any match with a real building or street is c
   700, small numbers in other uses.
 - `water.gpkg`: river, lake and canal polygons at normal water level.
 - `landuse.gpkg`: polygons covering the district with Manning's n per class
-  ({', '.join(f'{k} {v}' for k, v in MANNING.items())}).
+  ({', '.join(f'{k} {v}' for k, v in MANNING.items())}); the levee and the
+  riverside berm count as park.
 - `sensors/`: {len(d.stations)} stations; 5-minute readings for {HOURS} h from
   {START.isoformat()} (value = mean over the 5 minutes ending at the time stamp). Rain
   gauges record a {STORM_DURATION_S // 3600} h Chicago design storm (peak ratio 0.4,
