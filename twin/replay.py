@@ -2,8 +2,8 @@
 
 A run folder is one Zarr store (written through xarray) with groups
 
-- ``flood``: ``depth(time, y, x)``, ``speed(time, y, x)``, the fields
-  ``max_depth, max_speed, arrival_time`` ``(y, x)`` and the engine's ground
+- ``flood``: ``depth, speed, hazard`` ``(time, y, x)``, the fields
+  ``max_depth, max_speed, max_hazard, arrival_time`` ``(y, x)`` and the engine's ground
   ``elevation`` and ``blocked`` cells; ``time`` in seconds since the start,
   ``x, y`` cell centres in the city CRS;
 - ``impacts``: depth per building and per road over time and their summaries;
@@ -128,8 +128,8 @@ class Run:
 
     @cached_property
     def flood(self) -> xr.Dataset:
-        """``depth, speed (time, y, x)``; ``max_depth, max_speed, arrival_time,
-        elevation, blocked (y, x)``; attrs ``crs`` (WKT) and ``cell_size``."""
+        """``depth, speed, hazard (time, y, x)``; ``max_depth, max_speed, max_hazard,
+        arrival_time, elevation, blocked (y, x)``; attrs ``crs`` (WKT) and ``cell_size``."""
         ds = self._group("flood")
         ds.attrs.update(crs=self._attrs["crs"], cell_size=self._attrs["cell_size"])
         return ds

@@ -39,7 +39,7 @@ __all__ = ["run_scenario", "Forcing", "build_forcing", "build_model"]
 
 _VERSIONS = ("numpy", "numba", "xarray", "zarr", "pandas", "scipy", "shapely", "pyproj",
              "rasterio", "geopandas", "citytwin")
-_TIME_VARS = ("depth", "speed")
+_TIME_VARS = ("depth", "speed", "hazard")
 _FIELDS = ("max_depth", "max_speed", "max_hazard", "arrival_time")
 
 
@@ -254,14 +254,16 @@ def _begin(tmp: Path, scenario: Scenario, city, grid, model) -> None:
         "frames": 0}))
     depth0 = np.asarray(model.depth, "float32")[None]
     first = xr.Dataset(
-        {"depth": (("time", "y", "x"), depth0), "speed": (("time", "y", "x"),
-                                                          np.zeros_like(depth0)),
+        {"depth": (("time", "y", "x"), depth0),
+         "speed": (("time", "y", "x"), np.zeros_like(depth0)),
+         "hazard": (("time", "y", "x"), np.zeros_like(depth0)),
          "elevation": (("y", "x"), grid.elevation.astype("float32")),
          "blocked": (("y", "x"), grid.blocked)},
         coords={"time": [0.0], "y": grid.y, "x": grid.x})
     first["time"].attrs.update(units="s", long_name="seconds since the scenario start")
     first["depth"].attrs.update(units="m")
     first["speed"].attrs.update(units="m/s")
+    first["hazard"].attrs.update(units="m2/s", long_name="depth * (speed + 0.5)")
     chunks = (1, *grid.shape)
     first.to_zarr(tmp, group="flood", mode="w", consolidated=False,
                   encoding={v: {"chunks": chunks} for v in _TIME_VARS})

@@ -65,7 +65,12 @@ def test_open_run_reads_everything_back(run_path):
     assert run.times.tz is not None and run.times[-1] == pd.Timestamp("2024-07-05T12:20:00+08:00")
     f = run.flood
     assert f["depth"].dims == ("time", "y", "x") and f["depth"].shape == (3, 8, 8)
-    assert {"speed", "max_depth", "elevation", "blocked"} <= set(f.data_vars)
+    assert {"speed", "hazard", "max_depth", "max_hazard", "arrival_time", "elevation",
+            "blocked"} <= set(f.data_vars)
+    d = f["depth"].values
+    # the engine rates hazard on water deeper than 1 cm
+    np.testing.assert_allclose(f["hazard"].values, d * (f["speed"].values + 0.5) * (d > 0.01),
+                               atol=1e-6)
     np.testing.assert_allclose(f["x"], X0 + 5 + 10 * np.arange(8))
     np.testing.assert_allclose(f["y"], Y0 - 5 - 10 * np.arange(8))
     assert f.attrs["cell_size"] == 10.0 and "4547" in f.attrs["crs"]
