@@ -141,9 +141,9 @@ def _serve(args) -> int:
 
 
 def _sample(args) -> int:
-    from geodata.synthetic import generate
+    from geodata.synthetic import generate_district
     kw = {} if args.seed is None else {"seed": args.seed}
-    generate(Path(args.out), **kw)
+    generate_district(Path(args.out), **kw)
     print(f"wrote the sample district to {args.out}")
     return 0
 
