@@ -149,7 +149,8 @@ def test_missing_layer_file_is_named(tmp_path):
 
 def test_bim_for_unknown_building(sample_city_path, tmp_path):
     text = sample_city_path.read_text().replace('building = "', 'building = "NOPE', 1)
-    text = text.replace('path = "', f'path = "{sample_city_path.parent.as_posix()}/')
+    for key in ("path", "stations", "readings"):
+        text = text.replace(f'{key} = "', f'{key} = "{sample_city_path.parent.as_posix()}/')
     with pytest.raises(DataError, match="NOPE"):
         load_city(_write(tmp_path, text))
 
