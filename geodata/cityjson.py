@@ -292,10 +292,18 @@ def _faces(objects: dict, owners: dict, vertices: np.ndarray, path: Path) -> _Fa
     surface_solid = np.concatenate(surface_solid) if surface_solid else np.zeros(0, bool)
     ring_group = surface_group[ring_surface]
     bad_ring = lengths < 3
-    flat = np.fromiter(chain.from_iterable(r for r, ok in zip(rings, ~bad_ring) if ok),
-                       np.int64) if len(rings) else np.zeros(0, np.int64)
+    try:
+        flat = np.fromiter(chain.from_iterable(r for r, ok in zip(rings, ~bad_ring) if ok),
+                           np.int64)
+    except (TypeError, ValueError):
+        raise DataError("has boundaries that are not lists of integer vertex indices",
+                        file=path, fix="check the file with `cjio ... validate` (or cjval)"
+                        ) from None
     good_lengths = np.where(bad_ring, 0, lengths)
     vertex_ring = np.repeat(np.arange(len(rings)), good_lengths)
+    end = np.cumsum(good_lengths)
+    closed = flat[np.maximum(end - good_lengths, 0)[~bad_ring]] == flat[end[~bad_ring] - 1]
+    bad_ring[np.flatnonzero(~bad_ring)[closed & (lengths[~bad_ring] < 4)]] = True
     out = (flat < 0) | (flat >= len(vertices))
     bad_group = np.zeros(len(owners) + 1, bool)
     bad_group[ring_group[bad_ring]] = True
@@ -314,7 +322,11 @@ def _faces(objects: dict, owners: dict, vertices: np.ndarray, path: Path) -> _Fa
     zmin[~np.isfinite(zmin)] = np.nan
     zmax[~np.isfinite(zmax)] = np.nan
     ring_ids = np.unique(vring, return_inverse=True)[1]
-    lr = shapely.linearrings(xyz[:, :2], indices=ring_ids)
+    try:
+        lr = shapely.linearrings(xyz[:, :2], indices=ring_ids)
+    except (ValueError, shapely.errors.GEOSException) as exc:
+        raise DataError(f"has a ring with fewer than 3 distinct vertices ({exc})", file=path,
+                        fix="check the file with `cjio ... validate` (or cjval)") from None
     kept_rings = np.flatnonzero(keep_ring)
     surface_of_ring = np.unique(ring_surface[kept_rings], return_inverse=True)[1]
     polygons = shapely.polygons(lr, indices=surface_of_ring)
@@ -421,7 +433,7 @@ def _table(objects: dict, groups: list, faces: _Faces, outline: np.ndarray,
     table["attributes"] = attrs
     bad = faces.broken
     empty = shapely.is_missing(outline) | shapely.is_empty(outline)
-    has_children = np.array([bool(objects[g].get("children")) for g in groups])
+    has_children = np.array([bool(objects[g].get("children")) for g in groups], dtype=bool)
     dropped = empty & ~table["id"].isin(bad).to_numpy()
     if bad:
         warnings.warn(f"{path}: dropped city objects with broken geometry (vertex index out of range, "

@@ -276,3 +276,23 @@ def test_geographic_crs_is_refused(tmp_path):
     doc["metadata"] = {}
     with pytest.raises(DataError, match="not projected"):
         read_cityjson(_write(tmp_path, doc), crs="EPSG:4326")
+
+
+def test_degenerate_ring_is_dropped_and_bad_indices_refused(tmp_path):
+    v, s = _cube(0, 0, 10, 0, 10, 0)
+    flat = {"type": "MultiSurface", "lod": "1", "boundaries": [[[0, 1, 0]]]}   # 2 vertices
+    objects = {"ok": {"type": "Building", "geometry": _solid(s)},
+               "thin": {"type": "Building", "geometry": [flat]}}
+    with pytest.warns(DataWarning, match="thin"):
+        layers = read_cityjson(_write(tmp_path, _doc(objects, v)))
+    assert list(layers.buildings["id"]) == ["ok"]
+    flat["boundaries"] = [[["a", 1, 2]]]
+    with pytest.raises(DataError, match="integer vertex indices"):
+        read_cityjson(_write(tmp_path, _doc(objects, v)))
+
+
+def test_file_without_city_objects_gives_empty_layers(tmp_path):
+    layers = read_cityjson(_write(tmp_path, _doc({}, [])))
+    assert len(layers.buildings) == 0 and layers.buildings.crs.to_epsg() == 28992
+    assert {"id", "height", "base", "use"} <= set(layers.buildings.columns)
+    assert layers.other == {}
