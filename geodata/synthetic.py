@@ -64,6 +64,7 @@ FILE_DATE = "2024-07-01T00:00:00Z"
 
 RIVER_LEVEL = 16.0
 LAKE_LEVEL = 18.5
+CANAL_LEVEL = 17.0
 LEVEE_CREST = 29.5
 ROAD_WIDTH = {"arterial": 30.0, "collector": 20.0, "local": 12.0}
 ROAD_RANK = {"arterial": 0, "collector": 1, "local": 2}
@@ -1070,7 +1071,8 @@ def _water_layer(w: dict) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"id": ["W001", "W002", "W003"],
                              "kind": ["river", "lake", "canal"],
                              "name": ["Yangtze River (Chang Jiang)", "Yanglan Lake",
-                                      "Yanglan Drainage Canal"]},
+                                      "Yanglan Drainage Canal"],
+                             "level": [RIVER_LEVEL, LAKE_LEVEL, CANAL_LEVEL]},
                             geometry=[w["river"], w["lake"], w["canal"]])
 
 
@@ -1336,7 +1338,7 @@ made up in the style of the place; any match with a real building or street is c
   {int(b['height'].isna().sum())} buildings have no height (use storeys x 3 m).
   `population` is people present at night: residential floor area x 0.9 / 38 m2, hospital
   700, small numbers in other uses.
-- `water.gpkg`: river, lake and canal polygons at normal water level.
+- `water.gpkg`: river, lake and canal polygons with their normal water level (`level`, m).
 - `landuse.gpkg`: polygons covering the district with Manning's n per class
   ({', '.join(f'{k} {v}' for k, v in MANNING.items())}); the levee and the
   riverside berm count as park.
