@@ -10,6 +10,8 @@ Examples
 >>> dem = read_raster("data_samples/ezhou/terrain.tif")                 # doctest: +SKIP
 >>> b = read_buildings("data_samples/ezhou/buildings.gpkg", crs=dem.crs, dtm=dem)  # doctest: +SKIP
 """
+from geodata.bim import BimModel, Placement, read_bim, read_ifc, read_mesh_model
+from geodata.cityjson import CityJSONLayers, read_cityjson
 from geodata.errors import DataError, DataWarning
 from geodata.raster import Raster, read_raster
 from geodata.sensors import SENSOR_KINDS, SensorTable, read_sensors
@@ -18,4 +20,5 @@ from geodata.vector import (check_overlap, read_buildings, read_landuse, read_la
 
 __all__ = ["DataError", "DataWarning", "Raster", "read_raster", "SENSOR_KINDS", "SensorTable",
            "read_sensors", "check_overlap", "read_buildings", "read_landuse", "read_layer",
-           "read_roads", "read_water"]
+           "read_roads", "read_water", "BimModel", "Placement", "read_bim", "read_ifc",
+           "read_mesh_model", "CityJSONLayers", "read_cityjson"]

@@ -17,6 +17,12 @@ Examples
 from __future__ import annotations
 
 import importlib
+import os
+
+# Without a display, VTK would first try X11 (and print a warning) before
+# falling back to EGL; ask for the headless EGL window directly.
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 __all__ = ["Scene", "city_scene", "scene_bounds", "terrain_mesh", "buildings_mesh",
            "roads_mesh", "water_mesh", "sensors_mesh", "bim_mesh", "write_glb", "write_vtm",

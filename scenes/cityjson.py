@@ -288,7 +288,7 @@ def _tin(raster, pool: _VertexPool) -> dict:
     origin = (round((xmin + xmax) / 2), round((ymin + ymax) / 2), 0.0)
     mesh = terrain_mesh(raster, origin, step=step)
     if step > 1:
-        warnings.warn(f"terrain decimated to every {step}th cell for the CityJSON TINRelief",
+        warnings.warn(f"the CityJSON TINRelief keeps one terrain cell in {step} along each axis",
                       DataWarning, stacklevel=3)
     world = np.asarray(mesh.points, np.float64) + origin
     world[:, 2] = mesh.point_data["elevation"]
