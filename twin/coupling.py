@@ -52,7 +52,8 @@ class FloodGrid:
     drained : numpy.ndarray of bool
         Land cells with sewers (urban land-use classes).
     water : dict
-        Water ``kind`` (``"river"``, ``"lake"``, ...) -> bool mask of its cells.
+        Water ``kind`` (``"river"``, ``"lake"``, ...) -> bool mask of the
+        cells its polygons touch.
     transform : affine.Affine
         ``(col, row)`` -> ``(x, y)`` of cell corners.
     crs : pyproj.CRS
@@ -321,8 +322,11 @@ def _water_masks(water, shape, transform) -> dict:
     if len(water) == 0:
         return {}
     kind = water["kind"].astype(str).to_numpy() if "kind" in water else np.full(len(water), "water")
+    # all cells touched: a canal narrower than a cell, or the cut edge of a lake
+    # bed, would otherwise count as land
     return {k: rasterio.features.rasterize(water.geometry.values[kind == k], out_shape=shape,
-                                           transform=transform, fill=0, dtype="uint8").astype(bool)
+                                           transform=transform, fill=0, dtype="uint8",
+                                           all_touched=True).astype(bool)
             for k in np.unique(kind)}
 
 

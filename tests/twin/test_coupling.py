@@ -261,3 +261,12 @@ def test_rain_readings_are_means_over_the_interval_ending_at_them(city):
     np.testing.assert_array_equal(rain[:, 5, 5], [60, 0, 0, 0])     # 5 mm fell in 04:00-04:05
     depth_mm = np.sum(rain[:-1, 5, 5] * np.diff(times)) / 3600
     assert depth_mm == 5.0
+
+
+def test_a_canal_narrower_than_a_cell_is_water(city):
+    canal = shapely.box(X0 + 2, Y0 - 100, X0 + 4, Y0)          # 2 m wide, inside column 0
+    city.water = gpd.GeoDataFrame({"id": ["C1"], "kind": ["canal"]}, geometry=[canal],
+                                  crs="EPSG:4547")
+    g = flood_grid(city, CELL)
+    assert g.water["canal"][:, 0].all() and g.water["canal"].sum() == 10
+    assert not (g.road_cells[2] == 0).any()                    # the road bridges it
