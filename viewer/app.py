@@ -8,6 +8,7 @@ city, its meshes and the runs are loaded once per server).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -103,9 +104,9 @@ class OperationsScreen:
             value="use", button_type="primary", button_style="outline",
             css_classes=["color-mode"])
         self.color_mode.param.watch(self._color_mode_changed, "value")
-        self.cameras = pn.widgets.RadioButtonGroup(
-            name="Camera", options=list(self.model.camera_presets()), value="district",
-            button_type="success", button_style="outline", css_classes=["camera-presets"])
+        self.cameras = pn.widgets.Select(
+            name="Fly to", options=list(self.model.camera_presets()), value="district",
+            width=160, css_classes=["camera-presets"])
         self.cameras.param.watch(lambda e: self.view.fly_to(e.new), "value")
         self.notice = pn.pane.HTML(f'<div class="notice">{ws.problem}</div>' if ws.problem else "",
                                    visible=bool(ws.problem), css_classes=["run-notice"])
@@ -242,6 +243,10 @@ def serve(target: str, *, port: int = 5006, show: bool = True,
     pn.extension("vtk", "tabulator", inline=True, theme="dark", notifications=True)
     pn.config.inline = True
     kw = {"basic_auth": basic_auth, "cookie_secret": os.urandom(16).hex()} if basic_auth else {}
+    try:   # load the city and its meshes now, not when the first visitor arrives
+        open_workspace(target)
+    except (DataError, OSError, KeyError) as exc:
+        print(f"warning: {exc} (the page will say so)", file=sys.stderr, flush=True)
     print(f"City twin viewer on http://localhost:{port}  ({target})", flush=True)
     pn.serve({"/": lambda: build_app(target)}, port=port, address="127.0.0.1", show=show,
              title="City twin – operations centre", websocket_max_message_size=

@@ -12,6 +12,7 @@ import numpy as np
 import panel as pn
 import pyvista as pv
 
+from viewer import transport
 from viewer.viewmodel import Camera, ViewModel
 
 __all__ = ["Scene3D", "LAYERS"]
@@ -45,7 +46,12 @@ class Scene3D:
         self.color_mode = "use"
         self.highlighted: int | None = None
         self.visible = dict.fromkeys(LAYERS, True)
-        self.plotter = pv.Plotter(off_screen=True, window_size=(800, 600))
+        transport.install()
+        self.plotter = pv.Plotter(off_screen=True, window_size=(160, 120))
+        # Panel's serializer renders the window before each synchronisation only to bring
+        # the mappers up to date; the browser draws the picture, so the server updates the
+        # pipelines instead of rendering (0.4 s a frame for the sample city in software GL)
+        self.plotter.ren_win.Render = self._update_pipelines
         self.plotter.set_background(_BACKGROUND)
         self.meshes: dict[str, pv.PolyData] = {}
         self.actors: dict = {}
@@ -77,6 +83,10 @@ class Scene3D:
             actor.SetVisibility(self._has_water())
         self.meshes[key] = mesh
         self.actors[key] = actor
+
+    def _update_pipelines(self) -> None:
+        for actor in self.actors.values():
+            actor.GetMapper().Update()
 
     def _has_water(self) -> bool:
         return self.water_cells > 0

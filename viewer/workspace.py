@@ -12,10 +12,15 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 import twin
 from geodata.errors import DataError
 
-__all__ = ["Workspace", "open_workspace", "find_runs"]
+__all__ = ["Workspace", "open_workspace", "find_runs", "terrain_step", "TERRAIN_CELLS"]
+
+TERRAIN_CELLS = 120_000
+"""At most this many terrain cells are sent to the browser (the view thins the grid)."""
 
 _LOCK = threading.Lock()
 _CITIES: dict[Path, tuple] = {}
@@ -115,11 +120,26 @@ def open_workspace(target: str | os.PathLike) -> Workspace:
     return ws
 
 
+def terrain_step(city) -> int:
+    """Every n-th terrain cell keeps the 3D terrain under :data:`TERRAIN_CELLS`.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> terrain_step(SimpleNamespace(terrain=SimpleNamespace(shape=(750, 1000))))
+    3
+    """
+    if city.terrain is None:
+        return 1
+    rows, cols = city.terrain.shape
+    return max(1, int(np.ceil(np.sqrt(rows * cols / TERRAIN_CELLS))))
+
+
 def _load_city(path: Path) -> tuple:
     from scenes.meshes import city_scene
     key = Path(path).resolve()
     with _LOCK:
         if key not in _CITIES:
             city = twin.load_city(key)
-            _CITIES[key] = (city, city_scene(city))
+            _CITIES[key] = (city, city_scene(city, terrain_step=terrain_step(city)))
         return _CITIES[key]

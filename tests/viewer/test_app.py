@@ -137,7 +137,7 @@ def test_serve_passes_auth_message_size_and_inline_resources(monkeypatch):
     from viewer import app
     seen = {}
     monkeypatch.setattr(pn, "serve", lambda apps, **kw: seen.update(kw, apps=apps))
-    app.serve("city.toml", port=5123, show=False, basic_auth="s3cret")
+    app.serve("city.toml", port=5123, show=False, basic_auth="s3cret")   # missing: warns, serves
     assert seen["basic_auth"] == "s3cret" and seen["cookie_secret"]
     assert seen["websocket_max_message_size"] >= 256 * 1024 * 1024
     assert seen["port"] == 5123 and seen["address"] == "127.0.0.1" and seen["show"] is False
