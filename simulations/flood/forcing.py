@@ -128,8 +128,8 @@ def rain_frames(times_s, intensity_mm_h, shape: tuple[int, int],
     Examples
     --------
     >>> t, f, peak, end = rain_frames([0, 600, 1200], [36.0, 0.0], (4, 4), "float64")
-    >>> f[:, 0, 0].tolist(), end
-    ([1e-05, 0.0], 1200.0)
+    >>> (f[:, 0, 0] * 3.6e6).round(9).tolist(), end          # back to mm/h
+    ([36.0, 0.0], 1200.0)
     """
     what = "set_rainfall"
     t = _times(times_s, what)

@@ -169,7 +169,9 @@ def _face_core(ha, za, hb, zb, q0, qm, qp, psum, n, k):
     ea = za + ha
     eb = zb + hb
     hf = max(ea, eb) - max(za, zb)
-    qc = theta * q0 + hm * (qm + qp)
+    # q-centring only with flowing neighbours: a closed edge or a dry face ahead
+    # of a front (zero flux) would otherwise act as a momentum sink
+    qc = theta * q0 + hm * ((qm if qm != zero else q0) + (qp if qp != zero else q0))
     return _face_flux(q0, qc, quarter * psum, hf, eb - ea, n, eps, one, gdt, gdtdx, zero)
 
 

@@ -91,7 +91,10 @@ class FloodModel:
     theta : float
         q-centred weighting (1 = Bates et al. 2010; de Almeida et al. suggest 0.7-0.9).
     alpha : float
-        Courant factor of the step ``dt = alpha dx / sqrt(g h_max)``.
+        Courant factor of the step ``dt = alpha dx / sqrt(g h_max)``. In 2-D the
+        q-centred scheme needs a smaller factor than in 1-D: a 1 cm disturbance
+        on a still pool grows with alpha = 0.7 and theta < 1, and decays with
+        alpha = 0.6 and theta = 0.8 (the defaults) or alpha = 0.7 and theta = 1.
     wet_depth : float
         Face depth (m) below which a face carries no flow.
     max_dt : float
@@ -112,7 +115,7 @@ class FloodModel:
 
     def __init__(self, elevation, cell_size: float, *, manning=0.03, blocked=None,
                  boundaries="closed", dtype="float32", origin: tuple[float, float] = (0.0, 0.0),
-                 theta: float = 0.7, alpha: float = 0.7, wet_depth: float = 1e-3,
+                 theta: float = 0.8, alpha: float = 0.6, wet_depth: float = 1e-3,
                  max_dt: float = 10.0, arrival_depth: float = 0.05, threads: int | None = None):
         z = np.asarray(elevation, dtype=np.float64)
         if z.ndim != 2 or min(z.shape) < 2:
@@ -377,7 +380,7 @@ class FloodModel:
         >>> import numpy as np
         >>> m = FloodModel(np.zeros((8, 8)), 1.0)
         >>> m.set_rainfall([0], [3600.0])              # 1 mm/s
-        >>> float(m.run(10, 5).depth.isel(time=-1).mean())
+        >>> round(float(m.run(10, 5).depth.isel(time=-1).mean()), 6)
         0.01
         """
         until = float(until_s)
