@@ -234,7 +234,6 @@ def _edge_flux(h, z, q0, psum, i, j, ii, jj, man, full, k):
     return _face_flux(q0, q0, half * psum, hf, drop, n, eps, one, gdt, gdtdx, zero)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
 def _flux_pass(rows, nrows, h, z, man, full, qx0, qy0, qx1, qy1, xr, yr, xr1, yr1, c,
                open_w, open_e, open_n, open_s):
     """All new fluxes of the listed face rows; clears faces left over from older steps."""
@@ -317,7 +316,6 @@ def _track_row(hr, qw, qn, qs, wet, i, lo, hi, t1, threshold, hspeed, half, zero
         mh[j] = max(mh[j], h1 * (sp + half) if h1 > hspeed else zero)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
 def _depth_pass(rows, nrows, cr, h, z, qx, qy, rain, rain_full, loss, loss_full,
                 wet, row_acc, track, t1, threshold, c):
     """New depths of the listed rows from fluxes, rain and losses; per-row sums and maxima.
@@ -338,6 +336,16 @@ def _depth_pass(rows, nrows, cr, h, z, qx, qy, rain, rain_full, loss, loss_full,
         row_acc[i, 3], row_acc[i, 4], row_acc[i, 5] = neg, wlo, whi
         if track:
             _track_row(h[i], qx[i], qy[i], qy[i + 1], wet, i, lo, hi, t1, thr, hspeed, half, zero)
+
+
+# each pass in a threaded and a serial build: small jobs skip the thread start-up
+_flux_pass_par = njit(cache=True, parallel=True, error_model="numpy")(_flux_pass)
+_flux_pass_ser = njit(cache=True, error_model="numpy")(_flux_pass)
+_depth_pass_par = njit(cache=True, parallel=True, error_model="numpy")(_depth_pass)
+_depth_pass_ser = njit(cache=True, error_model="numpy")(_depth_pass)
+
+PARALLEL_MIN_CELLS = 20000
+"""Below this many active cells a step runs on one thread."""
 
 
 @njit(cache=True, error_model="numpy")
@@ -643,10 +651,16 @@ def advance(t, t_end, h, z, man, qxb, qyb, xrb, yrb, parity, wext, hmax0, params
                 crows[nc] = i
                 nc += 1
                 active += cr[i, 1] - cr[i, 0]
-        _flux_pass(frows, nf, h, z, man, full, q0x, q0y, q1x, q1y, xr, yr, xr1, yr1, c,
-                   open_w, open_e, open_n, open_s)
-        _depth_pass(crows, nc, cr, h, z, q1x, q1y, frame, rain_full, loss, loss_full, wet,
-                    row_acc, track, t + dt, threshold, c)
+        if active >= PARALLEL_MIN_CELLS:
+            _flux_pass_par(frows, nf, h, z, man, full, q0x, q0y, q1x, q1y, xr, yr, xr1, yr1, c,
+                           open_w, open_e, open_n, open_s)
+            _depth_pass_par(crows, nc, cr, h, z, q1x, q1y, frame, rain_full, loss, loss_full,
+                            wet, row_acc, track, t + dt, threshold, c)
+        else:
+            _flux_pass_ser(frows, nf, h, z, man, full, q0x, q0y, q1x, q1y, xr, yr, xr1, yr1, c,
+                           open_w, open_e, open_n, open_s)
+            _depth_pass_ser(crows, nc, cr, h, z, q1x, q1y, frame, rain_full, loss, loss_full,
+                            wet, row_acc, track, t + dt, threshold, c)
         hm = 0.0
         nneg = 0
         for k2 in range(nc):
