@@ -40,6 +40,7 @@ Examples
 from __future__ import annotations
 
 import math
+from types import FunctionType
 
 import numpy as np
 from llvmlite import ir
@@ -338,11 +339,19 @@ def _depth_pass(rows, nrows, cr, h, z, qx, qy, rain, rain_full, loss, loss_full,
             _track_row(h[i], qx[i], qy[i], qy[i + 1], wet, i, lo, hi, t1, thr, hspeed, half, zero)
 
 
+def _build(fn, suffix: str, parallel: bool):
+    """Compile ``fn`` under its own name (so the on-disk caches of the builds stay apart)."""
+    copy = FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix)
+    copy.__qualname__ = fn.__qualname__ + suffix
+    copy.__doc__ = fn.__doc__
+    return njit(cache=True, parallel=parallel, error_model="numpy")(copy)
+
+
 # each pass in a threaded and a serial build: small jobs skip the thread start-up
-_flux_pass_par = njit(cache=True, parallel=True, error_model="numpy")(_flux_pass)
-_flux_pass_ser = njit(cache=True, error_model="numpy")(_flux_pass)
-_depth_pass_par = njit(cache=True, parallel=True, error_model="numpy")(_depth_pass)
-_depth_pass_ser = njit(cache=True, error_model="numpy")(_depth_pass)
+_flux_pass_par = _build(_flux_pass, "_par", True)
+_flux_pass_ser = _build(_flux_pass, "_ser", False)
+_depth_pass_par = _build(_depth_pass, "_par", True)
+_depth_pass_ser = _build(_depth_pass, "_ser", False)
 
 PARALLEL_MIN_CELLS = 20000
 """Below this many active cells a step runs on one thread."""
