@@ -210,5 +210,6 @@ def test_sample_scenarios_fit_the_sample_city(sample_city_path, name):
     if s.river is not None:
         r, c = grid.index(*city.places["levee"])
         crest = grid.elevation[r - 3:r + 4, c - 3:c + 4].max()
-        assert 28 < crest < forcing.river[2].max()              # the Yangtze over the levee
-        assert forcing.breach[r, c] < crest - 4                  # and the breach cut in
+        level = forcing.river[2].max()
+        assert abs(level - crest) < 0.5                          # the Yangtze at the crest
+        assert forcing.breach[r, c] < level - 4                  # and through the breach
