@@ -116,21 +116,23 @@ class OperationsScreen:
 
     # -- behaviour -----------------------------------------------------------
     def show_frame(self, i: int) -> None:
-        """Move every panel to replay frame ``i``."""
-        self.view.show_frame(i)
+        """Move every panel to replay frame ``i`` (numbers first, the 3D scene last:
+        the browser applies messages in order and the scene takes longest)."""
         values = self.model.kpis(i)
         if self.compare is None:
             self.kpis.update(values)
         else:
-            other, view, board = self.compare
-            j = min(i, other.n_frames - 1)
-            view.show_frame(j)
+            other, _, board = self.compare
             self.kpis.update(values)
-            board.update(other.kpis(j), self.model.kpi_difference(other, i))
+            board.update(other.kpis(min(i, other.n_frames - 1)),
+                         self.model.kpi_difference(other, i))
         if self.model.run is not None:
             self.map.set_states(self.model.roads_closed(i), self.model.sensor_colors(i)
                                 if self.ws.city.sensors is not None else None)
             self.chart.set_time(self.model.times[i])
+        self.view.show_frame(i)
+        if self.compare is not None:
+            self.compare[1].show_frame(min(i, self.compare[0].n_frames - 1))
 
     def select_building(self, index: int | None) -> None:
         """Highlight building row ``index`` in 3D (the map shows its attributes)."""

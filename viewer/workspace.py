@@ -19,7 +19,7 @@ from geodata.errors import DataError
 
 __all__ = ["Workspace", "open_workspace", "find_runs", "terrain_step", "TERRAIN_CELLS"]
 
-TERRAIN_CELLS = 120_000
+TERRAIN_CELLS = 60_000
 """At most this many terrain cells are sent to the browser (the view thins the grid)."""
 
 _LOCK = threading.Lock()
@@ -127,7 +127,7 @@ def terrain_step(city) -> int:
     --------
     >>> from types import SimpleNamespace
     >>> terrain_step(SimpleNamespace(terrain=SimpleNamespace(shape=(750, 1000))))
-    3
+    4
     """
     if city.terrain is None:
         return 1
