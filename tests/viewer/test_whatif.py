@@ -45,7 +45,8 @@ def test_rerun_in_the_background_then_hands_over_the_run(demo, tmp_path, sample_
     from bokeh.document import Document
     from panel.io.state import set_curdoc
     done = []
-    w = WhatIf(demo.with_changes(duration="20min"), tmp_path, on_done=done.append)
+    w = WhatIf(demo.with_changes(duration="10min", output_every="5min"), tmp_path,
+               on_done=done.append)
     doc = Document()
     w.rain_scale.value = 2.0
     with set_curdoc(doc):
