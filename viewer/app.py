@@ -89,23 +89,23 @@ class OperationsScreen:
         self.events = EventTable(self.model.events(), on_choose=self.choose_event)
         self.whatif = WhatIf(getattr(ws.run, "scenario", None) if ws.run is not None else None,
                              Path("runs"), on_done=self.show_comparison)
-        self.run_select = pn.widgets.Select(name="Run", options=list(ws.runs),
+        self.run_select = pn.widgets.Select(label="Run", options=list(ws.runs),
                                             value=_run_label(ws), width=220,
                                             css_classes=["run-select"])
         self.run_select.param.watch(self._pick_run, "value")
-        self.layers = pn.widgets.CheckButtonGroup(name="Layers", options={v: k for k, v in
+        self.layers = pn.widgets.CheckButtonGroup(label="Layers", options={v: k for k, v in
                                                                           LAYERS.items()},
                                                   value=list(LAYERS), button_type="primary",
                                                   button_style="outline",
                                                   css_classes=["layer-toggles"])
         self.layers.param.watch(self._layers_changed, "value")
         self.color_mode = pn.widgets.RadioButtonGroup(
-            name="Buildings", options={"Use": "use", "Height": "height", "Flood impact": "impact"},
+            label="Buildings", options={"Use": "use", "Height": "height", "Flood impact": "impact"},
             value="use", button_type="primary", button_style="outline",
             css_classes=["color-mode"])
         self.color_mode.param.watch(self._color_mode_changed, "value")
         self.cameras = pn.widgets.Select(
-            name="Fly to", options=list(self.model.camera_presets()), value="district",
+            label="Fly to", options=list(self.model.camera_presets()), value="district",
             width=160, css_classes=["camera-presets"])
         self.cameras.param.watch(lambda e: self.view.fly_to(e.new), "value")
         self.notice = pn.pane.HTML(f'<div class="notice">{ws.problem}</div>' if ws.problem else "",

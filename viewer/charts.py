@@ -32,7 +32,7 @@ class SensorChart:
         labels = (stations["id"].astype(str) + " · " +
                   stations.get("name", stations["id"]).astype(str)).tolist()
         self.options = dict(zip(labels, stations["id"].astype(str)))
-        self.picker = pn.widgets.Select(name="Sensor", options=self.options,
+        self.picker = pn.widgets.Select(label="Sensor", options=self.options,
                                         css_classes=["sensor-picker"], width=260)
         self.source = ColumnDataSource({"t": [], "value": []})
         self.fig = figure(height=220, sizing_mode="stretch_width", x_axis_type="datetime",

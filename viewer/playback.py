@@ -37,7 +37,7 @@ class Playback:
     def __init__(self, model: ViewModel, on_frame: Callable[[int], None]) -> None:
         self.model = model
         self.on_frame = on_frame
-        self.player = pn.widgets.Player(name="Replay", start=0, end=max(model.n_frames - 1, 1),
+        self.player = pn.widgets.Player(label="Replay", start=0, end=max(model.n_frames - 1, 1),
                                         value=0, interval=SPEEDS["1 fps"], loop_policy="once",
                                         show_loop_controls=False, width=420,
                                         disabled=model.run is None, css_classes=["time-player"])

@@ -64,19 +64,19 @@ class WhatIf:
         self.out_dir = Path(out_dir)
         self.on_done = on_done
         rain = getattr(scenario, "rain", None)
-        self.rain_scale = pn.widgets.FloatSlider(name="Rain scale", start=0.5, end=3.0, step=0.1,
+        self.rain_scale = pn.widgets.FloatSlider(label="Rain scale", start=0.5, end=3.0, step=0.1,
                                                  value=getattr(rain, "scale", 1.0),
                                                  css_classes=["whatif-rain"])
-        self.return_period = pn.widgets.Select(name="Design storm return period",
+        self.return_period = pn.widgets.Select(label="Design storm return period",
                                                options=RETURN_PERIODS, value=None,
                                                disabled=getattr(rain, "source", "") != "design")
         has_pumps = bool(getattr(scenario, "pumps", ()))
         breach = getattr(scenario, "breach", None)
-        self.pumps = pn.widgets.Switch(name="Pumps", value=has_pumps and any(
+        self.pumps = pn.widgets.Switch(label="Pumps", value=has_pumps and any(
             p.enabled for p in scenario.pumps), disabled=not has_pumps)
-        self.breach = pn.widgets.Switch(name="Levee breach", value=bool(breach and breach.enabled),
+        self.breach = pn.widgets.Switch(label="Levee breach", value=bool(breach and breach.enabled),
                                         disabled=breach is None)
-        self.button = pn.widgets.Button(name="Run what-if", button_type="warning",
+        self.button = pn.widgets.Button(label="Run what-if", color="warning",
                                         disabled=scenario is None, css_classes=["whatif-run"])
         self.progress = pn.indicators.Progress(value=0, max=100, visible=False,
                                                sizing_mode="stretch_width", bar_color="warning")
