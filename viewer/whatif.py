@@ -73,9 +73,9 @@ class WhatIf:
         has_pumps = bool(getattr(scenario, "pumps", ()))
         breach = getattr(scenario, "breach", None)
         self.pumps = pn.widgets.Switch(label="Pumps", value=has_pumps and any(
-            p.enabled for p in scenario.pumps), disabled=not has_pumps)
+            p.enabled for p in scenario.pumps), disabled=not has_pumps, css_classes=["whatif-pumps"])
         self.breach = pn.widgets.Switch(label="Levee breach", value=bool(breach and breach.enabled),
-                                        disabled=breach is None)
+                                        disabled=breach is None, css_classes=["whatif-breach"])
         self.button = pn.widgets.Button(label="Run what-if", color="warning",
                                         disabled=scenario is None, css_classes=["whatif-run"])
         self.progress = pn.indicators.Progress(value=0, max=100, visible=False,

@@ -49,3 +49,17 @@ def test_closed_roads_turn_red(tiny_city):
     mv = MapView(tiny_city, on_building=lambda i: None)
     mv.set_states(np.array([True]), None)
     assert mv.road_source.data["color"] == ["#e61e1e"]
+
+
+def test_a_building_with_a_bim_model_lists_its_storeys(sample_city_path):
+    import twin
+    city = twin.load_city(sample_city_path)
+    if not city.bim:
+        pytest.skip("the sample city has no BIM model")
+    bid, model = next(iter(city.bim.items()))
+    row = int(np.flatnonzero(city.buildings["id"].astype(str).to_numpy() == bid)[0])
+    mv = MapView(city, on_building=lambda i: None)
+    mv.show_building(row)
+    assert "BIM storeys" in mv.info.object
+    for name in model.storeys["name"]:
+        assert str(name) in mv.info.object
