@@ -72,7 +72,7 @@ class WhatIf:
                                                disabled=getattr(rain, "source", "") != "design")
         has_pumps = bool(getattr(scenario, "pumps", ()))
         breach = getattr(scenario, "breach", None)
-        self.pumps = pn.widgets.Switch(label="Pumps", value=has_pumps and any(
+        self.pumps = pn.widgets.Switch(label="Pumps on", value=has_pumps and any(
             p.enabled for p in scenario.pumps), disabled=not has_pumps, css_classes=["whatif-pumps"])
         self.breach = pn.widgets.Switch(label="Levee breach", value=bool(breach and breach.enabled),
                                         disabled=breach is None, css_classes=["whatif-breach"])
@@ -86,8 +86,7 @@ class WhatIf:
         self.button.on_click(self._start)
         self.panel = pn.Column(
             self.rain_scale, self.return_period,
-            pn.Row(pn.pane.HTML("Pumps on"), self.pumps),
-            pn.Row(pn.pane.HTML("Levee breach"), self.breach),
+            self.pumps, self.breach,
             self.button, self.progress, self.status, css_classes=["whatif"])
 
     def changes(self) -> dict:
