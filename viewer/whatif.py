@@ -68,7 +68,7 @@ class WhatIf:
                                                  value=getattr(rain, "scale", 1.0),
                                                  css_classes=["whatif-rain"])
         self.return_period = pn.widgets.Select(label="Design storm return period",
-                                               options=RETURN_PERIODS, value=None,
+                                               options=list(RETURN_PERIODS), value="as recorded",
                                                disabled=getattr(rain, "source", "") != "design")
         has_pumps = bool(getattr(scenario, "pumps", ()))
         breach = getattr(scenario, "breach", None)
@@ -92,7 +92,7 @@ class WhatIf:
     def changes(self) -> dict:
         """The scenario changes the controls ask for."""
         return variant_changes(self.scenario, rain_scale=self.rain_scale.value,
-                               return_period=self.return_period.value, pumps=self.pumps.value,
+                               return_period=RETURN_PERIODS[self.return_period.value], pumps=self.pumps.value,
                                breach=self.breach.value)
 
     def _start(self, _event=None) -> None:

@@ -33,7 +33,7 @@ def test_panel_reflects_the_scenario(demo, tmp_path):
     assert w.return_period.disabled                     # recorded rain, not a design storm
     w._start()
     assert "Change a control first" in w.status.object
-    w.return_period.value = 50                          # refused by the scenario: said, not raised
+    w.return_period.value = "50 years"                  # refused by the scenario: said, not raised
     w._start()
     assert "design storm" in w.status.object and not w.button.disabled
     assert WhatIf(None, tmp_path, on_done=print).button.disabled
