@@ -9,7 +9,8 @@ stays above a threshold raises nothing more), so the tables stay short.
 Sources of events:
 
 - sensor readings crossing their station's ``warning`` / ``alarm`` levels;
-- buildings whose flood depth reaches the flooded threshold;
+- buildings whose flood depth reaches the flooded threshold (vital buildings one
+  by one, the others grouped per frame);
 - roads closed (depth at or over the closure depth) and reopened;
 - the flood hazard rating ``depth * (speed + 0.5)`` (Defra/EA FD2320) on land
   reaching the moderate, significant and extreme classes.
@@ -19,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["EVENT_COLUMNS", "sensor_events", "impact_events", "hazard_events",
+__all__ = ["EVENT_COLUMNS", "VITAL_USES", "sensor_events", "impact_events", "hazard_events",
            "sensors_in_alarm", "scenario_events"]
 
 EVENT_COLUMNS = ["time", "kind", "severity", "where", "x", "y", "message"]
@@ -90,30 +91,35 @@ def sensor_events(sensors, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFra
                          "message": msg}).pipe(_typed)
 
 
-def impact_events(impacts, thresholds) -> pd.DataFrame:
+VITAL_USES = frozenset({"hospital", "school", "station", "stadium", "public", "utility",
+                        "fire_station", "police"})
+"""Building uses whose flooding is reported one building at a time."""
+
+
+def impact_events(impacts, thresholds, *, vital=()) -> pd.DataFrame:
     """Buildings flooded, roads closed and reopened, from an
     :class:`twin.coupling.Impacts` that knows its ``start``.
 
+    A vital building (a hospital, school, station, ...: ids in ``vital``)
+    raises its own event each time it floods. Other buildings that flood in
+    the same frame are reported together in one ``buildings_flooded`` event
+    placed at the deepest of them, so a storm gives a readable table rather
+    than one row per house.
+
     Examples
     --------
-    >>> impact_events(imp, scenario.impacts)  # doctest: +SKIP
+    >>> impact_events(imp, scenario.impacts, vital=["B000003"])  # doctest: +SKIP
     """
     t = impacts.start + pd.to_timedelta(impacts.building_depth["time"].values, unit="s")
     bd = impacts.building_depth.values
     b = impacts.buildings
     ti, bi = np.nonzero(_up(bd >= thresholds.building_flooded_depth_m))
-    people = b["people"].to_numpy(float)[bi]
-    ids = b["id"].to_numpy()[bi]
-    flooded = pd.DataFrame({
-        "time": t[ti], "kind": "building_flooded",
-        "severity": np.where(people > 0, "alarm", "warning"), "where": ids,
-        "x": b["x"].to_numpy()[bi], "y": b["y"].to_numpy()[bi],
-        "message": [f"building {i} flooded: {d:.2f} m against its walls, {p:.0f} people inside"
-                    for i, d, p in zip(ids, bd[ti, bi], people)]})
+    is_vital = np.isin(b["id"].to_numpy(), np.asarray(list(vital), dtype=object))[bi]
+    parts = [_vital_events(t, bd, b, ti[is_vital], bi[is_vital]),
+             _grouped_events(t, bd, b, ti[~is_vital], bi[~is_vital])]
     rd = impacts.road_depth.values
     r = impacts.roads
     closed = rd >= thresholds.road_closed_depth_m
-    parts = [flooded]
     for flag, kind, sev, verb in ((_up(closed), "road_closed", "warning", "closed"),
                                   (_up(~closed) & closed.any(axis=0) & _after_first(closed),
                                    "road_reopened", "info", "reopened")):
@@ -126,6 +132,34 @@ def impact_events(impacts, thresholds) -> pd.DataFrame:
                         f"(closure depth {thresholds.road_closed_depth_m:g} m)"
                         for i, d in zip(ids, rd[ti, ri])]}))
     return pd.concat([p.pipe(_typed) for p in parts], ignore_index=True)
+
+
+def _vital_events(t, bd, b, ti, bi) -> pd.DataFrame:
+    ids = b["id"].to_numpy()[bi]
+    people = b["people"].to_numpy(float)[bi]
+    return pd.DataFrame({
+        "time": t[ti], "kind": "building_flooded", "severity": "alarm", "where": ids,
+        "x": b["x"].to_numpy()[bi], "y": b["y"].to_numpy()[bi],
+        "message": [f"vital building {i} flooded: {d:.2f} m against its walls, "
+                    f"{p:.0f} people inside" for i, d, p in zip(ids, bd[ti, bi], people)]})
+
+
+def _grouped_events(t, bd, b, ti, bi) -> pd.DataFrame:
+    if len(ti) == 0:
+        return _empty()
+    people = b["people"].to_numpy(float)
+    frame = pd.DataFrame({"ti": ti, "bi": bi, "depth": bd[ti, bi], "people": people[bi]})
+    deepest = frame.loc[frame.groupby("ti")["depth"].idxmax()].set_index("ti")
+    per = frame.groupby("ti").agg(n=("bi", "size"), people=("people", "sum"))
+    per = per.join(deepest[["bi", "depth"]])
+    ids = b["id"].to_numpy()[per["bi"]]
+    return pd.DataFrame({
+        "time": t[per.index.to_numpy()], "kind": "buildings_flooded",
+        "severity": np.where(per["people"].to_numpy() > 0, "alarm", "warning"),
+        "where": ids, "x": b["x"].to_numpy()[per["bi"]], "y": b["y"].to_numpy()[per["bi"]],
+        "message": [f"{n} building{'s' * (n > 1)} newly flooded, {p:.0f} people inside; "
+                    f"deepest {d:.2f} m at {i}"
+                    for n, p, d, i in zip(per["n"], per["people"], per["depth"], ids)]})
 
 
 def _after_first(flag: np.ndarray) -> np.ndarray:

@@ -317,6 +317,12 @@ def _truncate(tmp: Path, frames: int) -> None:
             arr.resize((frames, *arr.shape[1:]))
 
 
+def _vital_ids(city) -> list[str]:
+    if "use" not in city.buildings:
+        return []
+    return list(city.buildings.loc[city.buildings["use"].isin(alerts.VITAL_USES), "id"])
+
+
 def _finish(tmp, scenario, city, grid, forcing, model, frames, status, wall_s) -> None:
     _truncate(tmp, frames)
     flood = xr.open_zarr(tmp, group="flood", consolidated=False)
@@ -328,7 +334,7 @@ def _finish(tmp, scenario, city, grid, forcing, model, frames, status, wall_s) -
     end = scenario.start + pd.Timedelta(seconds=float(times_s[-1]) if len(times_s) else 0.0)
     events = alerts.scenario_events(
         alerts.sensor_events(city.sensors, scenario.start, end),
-        alerts.impact_events(imp, scenario.impacts),
+        alerts.impact_events(imp, scenario.impacts, vital=_vital_ids(city)),
         alerts.hazard_events(kpis, scenario.impacts, places=city.places))
     imp.to_dataset().to_zarr(tmp, group="impacts", mode="w", consolidated=False)
     (kpis.drop(columns=["time"]).set_index("time_s").rename_axis("time").to_xarray()

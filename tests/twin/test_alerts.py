@@ -71,17 +71,33 @@ def hand_impacts() -> Impacts:
 
 
 def test_impact_events():
-    ev = impact_events(hand_impacts(), Thresholds())
+    ev = impact_events(hand_impacts(), Thresholds(), vital=["A"])
     at = START.tz_convert("UTC")
     got = {(r.kind, r.where, (r.time - at).total_seconds(), r.severity) for r in ev.itertuples()}
-    assert got == {("building_flooded", "A", 600.0, "alarm"),      # 12 people inside
+    assert got == {("building_flooded", "A", 600.0, "alarm"),      # vital: its own events
                    ("building_flooded", "A", 1800.0, "alarm"),     # dried below 0.15, flooded again
-                   ("building_flooded", "B", 1200.0, "warning"),
+                   ("buildings_flooded", "B", 1200.0, "warning"),  # nobody inside
                    ("road_closed", "R1", 600.0, "warning"),
                    ("road_reopened", "R1", 1200.0, "info"),
                    ("road_closed", "R1", 1800.0, "warning")}
     a = ev[(ev["where"] == "A")].iloc[0]
     assert (a["x"], a["y"]) == (10.0, 1.0) and "12 people" in a["message"]
+
+
+def test_ordinary_buildings_are_grouped_per_frame():
+    ev = impact_events(hand_impacts(), Thresholds())
+    grouped = ev[ev["kind"] == "buildings_flooded"].sort_values("time")
+    # frame 1: A floods (0.2 m, 12 people); frame 2: B floods (0.3 m); frame 3: A again (0.4 m)
+    assert grouped["where"].tolist() == ["A", "B", "A"]
+    assert grouped["severity"].tolist() == ["alarm", "warning", "alarm"]
+    assert "1 building newly flooded, 12 people inside; deepest 0.20 m at A" == (
+        grouped["message"].iloc[0])
+    imp = hand_impacts()
+    imp.building_depth.values[1] = [0.2, 0.5]                      # both flood in frame 1
+    both = impact_events(imp, Thresholds())
+    first = both[(both["kind"] == "buildings_flooded")].sort_values("time").iloc[0]
+    assert first["where"] == "B" and first["message"].startswith("2 buildings newly flooded, 12 people")
+    assert (first["x"], first["y"]) == (20.0, 2.0)
 
 
 def test_hazard_events_per_class():
@@ -98,7 +114,7 @@ def test_hazard_events_per_class():
 
 def test_scenario_events_sorted_and_deduplicated():
     a = sensor_events(table(), START, START + pd.Timedelta("2h"))
-    b = impact_events(hand_impacts(), Thresholds())
+    b = impact_events(hand_impacts(), Thresholds(), vital=["A"])
     ev = scenario_events(a, b, a)
     assert len(ev) == len(a) + len(b)
     assert ev["time"].is_monotonic_increasing
