@@ -40,7 +40,7 @@ from pyproj import CRS, Transformer
 from scipy import ndimage
 
 from geodata.raster import Raster
-from simulations.flood.storm import WUHAN, chicago_hyetograph
+from geodata.storm import WUHAN, chicago_hyetograph
 
 __all__ = ["generate_district", "main", "DEFAULT_SEED", "CENTRE_LONLAT", "CRS_EPSG"]
 
@@ -1364,7 +1364,7 @@ made up in the style of the place; any match with a real building or street is c
 ## Storm formula
 Wuhan storm-intensity formula (Ezhou uses Wuhan's): q = {WUHAN.A:g} (1 + {WUHAN.C:g} lg P) /
 (t + {WUHAN.b:g})^{WUHAN.n:g} L/(s ha), t in minutes; 1 L/(s ha) = 0.36 mm/h. See
-`simulations/flood/storm.py`.
+`geodata/storm.py`.
 """
 
 

@@ -536,14 +536,14 @@ def design_rain(return_period: float, duration_s: float, *, peak_ratio: float = 
     ``delay_s`` after the start.
 
     Returns ``(times_s, intensity_mm_h)``: the steps of
-    :func:`simulations.flood.storm.chicago_hyetograph`, shifted and scaled,
+    :func:`geodata.storm.chicago_hyetograph`, shifted and scaled,
     with zero intensity before the storm and from its end on.
 
     Examples
     --------
     >>> t, i = design_rain(100, 3 * 3600)  # doctest: +SKIP
     """
-    from simulations.flood.storm import chicago_hyetograph
+    from geodata.storm import chicago_hyetograph
     times, intensity = chicago_hyetograph(return_period, duration_s, step_s,
                                           peak_ratio=peak_ratio)
     times = np.append(np.asarray(times, float), duration_s) + delay_s

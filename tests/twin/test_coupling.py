@@ -12,7 +12,7 @@ from affine import Affine
 from geodata.errors import DataError, DataWarning
 from geodata.raster import Raster
 from geodata.sensors import SensorTable
-from simulations.flood.storm import storm_depth
+from geodata.storm import storm_depth
 from twin.city import City
 from twin.coupling import (design_rain, flood_grid, gauge_weights, impacts, initial_depth, locate,
                            lower_ground, rain_field, river_level)

@@ -15,7 +15,7 @@ for the window's duration.
 
 Examples
 --------
->>> from simulations.flood.storm import storm_intensity, chicago_hyetograph
+>>> from geodata.storm import storm_intensity, chicago_hyetograph
 >>> round(float(storm_intensity(60, 50)), 1)                # mm/h, 1 h, 50-year storm
 72.5
 >>> t, i = chicago_hyetograph(50, 3 * 3600, 300)

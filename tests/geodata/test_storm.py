@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from simulations.flood.storm import (WUHAN, StormFormula, chicago_hyetograph, storm_depth,
+from geodata.storm import (WUHAN, StormFormula, chicago_hyetograph, storm_depth,
                                      storm_intensity)
 
 
