@@ -110,7 +110,8 @@ class OperationsScreen:
         self.cameras.param.watch(lambda e: self.view.fly_to(e.new), "value")
         self.notice = pn.pane.HTML(f'<div class="notice">{ws.problem}</div>' if ws.problem else "",
                                    visible=bool(ws.problem), css_classes=["run-notice"])
-        self.views = pn.Row(self.view.pane, sizing_mode="stretch_both", css_classes=["views"])
+        self.compare_slot = pn.Column(visible=False, css_classes=["compare"])
+        self.views = pn.Row(self.view.pane, self.compare_slot, css_classes=["views"])
         self.show_frame(0)
         self.panel = self._layout()
 
@@ -183,19 +184,16 @@ class OperationsScreen:
         """Show ``run`` beside the current one: linked cameras, KPI differences."""
         other = ViewModel(self.ws.city, self.ws.scene, run)
         view = Scene3D(other, width=465, height=560)
-        self.view.pane.param.update(width=465, height=560)
         view.set_layers(self.layers.value)
         view.set_color_mode(self.color_mode.value)
-        view.pane.camera = self.view.pane.camera
         self.view.link(view)
         board = KpiBoard()
         self.compare = (other, view, board)
-        label = pn.pane.HTML(f'<div style="{_SUB}">What-if: {run.name}</div>')
-        self.views[:] = [pn.Column(pn.pane.HTML(f'<div style="{_SUB}">Base: {self.model.run.name}'
-                                                f'</div>'), self.view.pane,
-                                   sizing_mode="stretch_both"),
-                         pn.Column(label, board.panel, view.pane, sizing_mode="stretch_both",
-                                   css_classes=["compare"])]
+        self.view.pane.param.update(width=465, height=560)
+        self.compare_slot[:] = [pn.pane.HTML(f'<div style="{_SUB}">What-if: {run.name} '
+                                             f'(differences to {self.model.run.name})</div>'),
+                                board.panel, view.pane]
+        self.compare_slot.visible = True
         self.show_frame(self.playback.player.value)
 
     # -- layout ----------------------------------------------------------------

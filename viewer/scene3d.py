@@ -158,8 +158,15 @@ class Scene3D:
             self.set_camera(self.model.camera_on(*where, distance=distance))
 
     def link(self, other: "Scene3D") -> None:
-        """Share the camera with another view (both move together)."""
-        self.pane.jslink(other.pane, camera="camera", bidirectional=True)
+        """Share the camera with another view: moving one moves the other."""
+        other.pane.camera = self.pane.camera
+        for a, b in ((self, other), (other, self)):
+            a.pane.param.watch(lambda e, b=b: _follow(b.pane, e.new), "camera")
+
+
+def _follow(pane, camera: dict | None) -> None:
+    if camera is not None and pane.camera != camera:
+        pane.camera = camera
 
 
 def _placeholder() -> pv.PolyData:

@@ -138,3 +138,27 @@ def test_serve_passes_auth_message_size_and_inline_resources(monkeypatch):
     seen.clear()
     app.serve("city.toml", port=5124, show=False)
     assert "basic_auth" not in seen and seen["port"] == 5124
+
+
+def test_what_if_comparison_links_cameras_and_shows_differences(tiny_city, tiny_run):
+    from bokeh.document import Document
+
+    from scenes.meshes import city_scene
+    from viewer.app import OperationsScreen
+    from viewer.workspace import Workspace
+    tiny_run.name = "base"
+    screen = OperationsScreen(Workspace(tiny_city, city_scene(tiny_city), "tiny.toml",
+                                        {"tiny.zarr": "tiny.zarr"}, tiny_run))
+    screen.panel.get_root(Document())
+    worse = tiny_run.__class__(**{**vars(tiny_run), "name": "worse", "kpis": tiny_run.kpis.assign(
+        buildings_flooded=tiny_run.kpis.buildings_flooded + 2)})
+    screen.show_comparison(worse)
+    assert screen.compare_slot.visible
+    screen.playback.player.value = 2
+    other_view = screen.compare[1]
+    assert other_view.frame == 2 and other_view.water_cells == 20
+    assert '<div class="kpi-diff worse">+2</div>' in screen.compare[2].pane.object
+    screen.view.fly_to("venue")
+    assert other_view.pane.camera == screen.view.pane.camera
+    other_view.fly_to("district")
+    assert screen.view.pane.camera == other_view.pane.camera
