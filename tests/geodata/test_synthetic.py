@@ -13,7 +13,7 @@ from scipy.sparse.csgraph import connected_components
 
 from geodata.raster import read_raster
 from geodata.synthetic import generate_district, main
-from simulations.flood.storm import chicago_hyetograph, storm_depth
+from geodata.storm import chicago_hyetograph, storm_depth
 
 ROAD_WIDTH = {"arterial": 30.0, "collector": 20.0, "local": 12.0}
 
