@@ -187,7 +187,7 @@ class OperationsScreen:
         view.set_layers(self.layers.value)
         view.set_color_mode(self.color_mode.value)
         self.view.link(view)
-        board = KpiBoard()
+        board = KpiBoard(width=465)
         self.compare = (other, view, board)
         self.view.pane.param.update(width=465, height=560)
         self.compare_slot[:] = [pn.pane.HTML(f'<div style="{_SUB}">What-if: {run.name} '

@@ -36,6 +36,11 @@ class KpiBoard:
     """A row of KPI cards (``div.kpi.kpi-<key>``) in one HTML pane, so a frame change
     is one small message and one browser layout.
 
+    Parameters
+    ----------
+    width : int, optional
+        Fixed width in pixels (the cards wrap onto more rows); the full width by default.
+
     Examples
     --------
     >>> board = KpiBoard()
@@ -44,9 +49,11 @@ class KpiBoard:
     True
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, width: int | None = None) -> None:
+        size = {"sizing_mode": "stretch_width", "height": 74} if width is None else \
+            {"width": width, "height": 170}
         self.pane = pn.pane.HTML(self._html({}, None), css_classes=["kpi-board"],
-                                 stylesheets=[_CSS], sizing_mode="stretch_width", height=74)
+                                 stylesheets=[_CSS], **size)
         self.panel = self.pane
 
     def update(self, values: dict[str, float], difference: dict[str, float] | None = None) -> None:
@@ -68,7 +75,7 @@ class KpiBoard:
 
 
 _CSS = """
-.kpis { display: flex; gap: 8px; flex-wrap: nowrap; }
+.kpis { display: flex; gap: 8px; flex-wrap: wrap; }
 .kpi { background: #141c28; border: 1px solid #2b3a52; border-radius: 6px; padding: 6px 10px;
        min-width: 130px; color: #e8eef8; }
 .kpi-label { font-size: 11px; text-transform: uppercase; color: #8fa3bf; letter-spacing: .05em; }
