@@ -166,7 +166,8 @@ class OperationsScreen:
         try:
             run = self.ws.open(event.new)
         except (DataError, OSError, KeyError, ValueError) as exc:
-            self.notice.object = f'<div class="notice">Run {event.new} could not be read: {exc}</div>'
+            self.notice.object = (f'<div class="notice">Run {event.new} could not be read: '
+                                  f'{exc}</div>')
             self.notice.visible = True
             return
         self.load_run(run)

@@ -62,7 +62,8 @@ class SensorChart:
         t = pd.DatetimeIndex(pd.to_datetime(series.index, utc=True)).tz_convert(
             self.timezone).tz_localize(None)
         self.source.data = {"t": t, "value": series.to_numpy(float)}
-        row = self.sensors.stations.set_index(self.sensors.stations["id"].astype(str)).loc[sensor_id]
+        stations = self.sensors.stations
+        row = stations.set_index(stations["id"].astype(str)).loc[sensor_id]
         unit = row.get("unit", "")
         self.fig.title.text = f"{sensor_id} {row.get('name', '')} ({row.get('kind', '')}, {unit})"
         for span, key in ((self.warning, "warning"), (self.alarm, "alarm")):

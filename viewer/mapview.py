@@ -84,7 +84,8 @@ class MapView:
         self.on_building = on_building
         self.on_sensor = on_sensor
         self.extent = map_extent(city.bounds)
-        self.info = pn.pane.HTML("<i>Click a building on the map.</i>", css_classes=["building-info"],
+        self.info = pn.pane.HTML("<i>Click a building on the map.</i>",
+                                 css_classes=["building-info"],
                                  sizing_mode="stretch_width", min_height=120)
         self.measurement = pn.pane.HTML("Draw a line (distance) or polygon (area) with the "
                                         "draw tools.", css_classes=["measurement"])

@@ -58,7 +58,8 @@ class Scene3D:
         for key in LAYERS:
             self._add_layer(key)
         self.pane = pn.pane.VTK(self.plotter.ren_win, width=width, height=height,
-                                enable_keybindings=False, orientation_widget=False, css_classes=["scene3d"])
+                                enable_keybindings=False, orientation_widget=False,
+                                css_classes=["scene3d"])
         self.set_camera(model.camera_presets()["district"])
 
     # -- building ----------------------------------------------------------

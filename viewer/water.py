@@ -45,7 +45,8 @@ class WaterSurface:
         if ground.shape != (y.size, x.size):
             raise ValueError(f"ground has shape {ground.shape}, expected (len(y), len(x)) = "
                              f"{(y.size, x.size)}")
-        self.ground = np.nan_to_num(ground, nan=float(np.nanmin(ground)) if np.isfinite(ground).any() else 0.0)
+        low = float(np.nanmin(ground)) if np.isfinite(ground).any() else 0.0
+        self.ground = np.nan_to_num(ground, nan=low)
         self.threshold = float(threshold)
         dx = float(x[1] - x[0]) if x.size > 1 else 1.0
         dy = float(y[1] - y[0]) if y.size > 1 else -1.0

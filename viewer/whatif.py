@@ -30,7 +30,8 @@ def variant_changes(scenario, *, rain_scale: float, return_period: float | None,
 
     Examples
     --------
-    >>> variant_changes(s, rain_scale=1.5, return_period=None, pumps=True, breach=False)  # doctest: +SKIP
+    >>> variant_changes(s, rain_scale=1.5, return_period=None, pumps=True,
+    ...                 breach=False)  # doctest: +SKIP
     {'rain_scale': 1.5}
     """
     changes: dict = {}
@@ -73,7 +74,8 @@ class WhatIf:
         has_pumps = bool(getattr(scenario, "pumps", ()))
         breach = getattr(scenario, "breach", None)
         self.pumps = pn.widgets.Switch(label="Pumps on", value=has_pumps and any(
-            p.enabled for p in scenario.pumps), disabled=not has_pumps, css_classes=["whatif-pumps"])
+            p.enabled for p in scenario.pumps), disabled=not has_pumps,
+            css_classes=["whatif-pumps"])
         self.breach = pn.widgets.Switch(label="Levee breach", value=bool(breach and breach.enabled),
                                         disabled=breach is None, css_classes=["whatif-breach"])
         self.button = pn.widgets.Button(label="Run what-if", color="warning",
@@ -92,7 +94,8 @@ class WhatIf:
     def changes(self) -> dict:
         """The scenario changes the controls ask for."""
         return variant_changes(self.scenario, rain_scale=self.rain_scale.value,
-                               return_period=RETURN_PERIODS[self.return_period.value], pumps=self.pumps.value,
+                               return_period=RETURN_PERIODS[self.return_period.value],
+                               pumps=self.pumps.value,
                                breach=self.breach.value)
 
     def _start(self, _event=None) -> None:

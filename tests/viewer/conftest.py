@@ -78,7 +78,8 @@ def tiny_run(tiny_city) -> SimpleNamespace:
                          "max_depth_m": [0.0, 0.5, 1.2], "buildings_flooded": [0, 1, 1],
                          "roads_closed": [0, 0, 1], "people_affected": [0, 40, 0],
                          "rain_mm_h": [12.0, 40.0, 5.0], "sensors_in_alarm": [0, 0, 0]})
-    events = pd.DataFrame({"time": [times[1], times[2]], "kind": ["building_flooded", "road_closed"],
+    events = pd.DataFrame({"time": [times[1], times[2]],
+                           "kind": ["building_flooded", "road_closed"],
                            "severity": ["warning", "alarm"], "where": ["Home", "Lake Road"],
                            "x": [X0 + 20, X0 + 50], "y": [Y0 - 20, Y0 - 45],
                            "message": ["Home wet", "Lake Road closed"]})
