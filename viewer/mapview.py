@@ -34,7 +34,7 @@ def map_extent(bounds: tuple[float, float, float, float],
     Examples
     --------
     >>> map_extent((0, 0, 100, 100), (200, 100))
-    (-52.0, 152.0, -2.0, 102.0)
+    (-54.0, 154.0, -2.0, 102.0)
     """
     xmin, ymin, xmax, ymax = bounds
     pad = 0.02 * max(xmax - xmin, ymax - ymin)
