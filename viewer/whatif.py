@@ -2,7 +2,7 @@
 
 The controls map to :meth:`twin.scenario.Scenario.with_changes` shortcuts
 (``rain_scale``, ``return_period`` for design storms, ``pumps``, ``breach``). The run happens in
-a worker thread with a progress indicator; when it is done the new run is
+a worker thread with a progress bar fed by the runner's frame callback; when it is done the new run is
 handed to ``on_done`` on the session's event loop, which shows it beside the
 old one.
 """
@@ -116,8 +116,15 @@ class WhatIf:
         started = time.perf_counter()
 
         def work() -> None:
+            total = variant.n_frames + 1
+
+            def frame_done(frame: int, time_s: float) -> None:
+                percent = int(100 * (frame + 1) / total)
+                doc.add_next_tick_callback(lambda: self.progress.param.update(
+                    value=percent, active=False))
+
             try:
-                run = twin.run_scenario(variant, out=out, progress=False)
+                run = twin.run_scenario(variant, out=out, progress=False, on_frame=frame_done)
             except Exception as exc:  # noqa: BLE001 - shown to the user, the session goes on
                 message = f"What-if failed: {exc}"
                 doc.add_next_tick_callback(lambda: self._finish(None, message))

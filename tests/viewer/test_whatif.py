@@ -53,10 +53,14 @@ def test_rerun_in_the_background_then_hands_over_the_run(demo, tmp_path, sample_
         w._start()
     assert w.button.disabled and w.progress.visible
     t0 = time.perf_counter()
-    while not doc.callbacks.session_callbacks and time.perf_counter() - t0 < 120:
-        time.sleep(0.2)
-    for cb in list(doc.callbacks.session_callbacks):
-        cb.callback()
+    seen = []
+    w.progress.param.watch(lambda e: seen.append(e.new), "value")
+    while w.button.disabled and time.perf_counter() - t0 < 120:
+        for cb in list(doc.callbacks.session_callbacks):
+            doc.callbacks.remove_session_callback(cb)
+            cb.callback()
+        time.sleep(0.1)
     assert done, w.status.object
     assert done[0].status == "complete" and done[0].scenario.rain.scale == 2.0
     assert "Done" in w.status.object and not w.button.disabled
+    assert seen[:-1] == sorted(seen[:-1]) and 100 in seen   # the bar filled up, then reset
