@@ -1,10 +1,10 @@
 """What-if runs: change a scenario control, rerun in the background, compare.
 
 The controls map to :meth:`twin.scenario.Scenario.with_changes` shortcuts
-(``rain_scale``, ``return_period`` for design storms, ``pumps``, ``breach``). The run happens in
-a worker thread with a progress bar fed by the runner's frame callback; when it is done the new run is
-handed to ``on_done`` on the session's event loop, which shows it beside the
-old one.
+(``rain_scale``, ``return_period`` for design storms, ``pumps``, ``breach``).
+The run happens in a worker thread with a progress bar fed by the runner's
+frame callback; when it is done the new run is handed to ``on_done`` on the
+session's event loop, which shows it beside the old one.
 """
 from __future__ import annotations
 
