@@ -1181,9 +1181,10 @@ def _write_school_ifc(path: Path, school: dict, placement: dict, seed: int) -> N
     model = ifcopenshell.file(schema="IFC4")
     project = api.root.create_entity(model, ifc_class="IfcProject",
                                      name="Ezhou sample district: school")
-    api.unit.assign_unit(model, units=[api.unit.add_si_unit(model, unit_type="LENGTHUNIT"),
-                                       api.unit.add_si_unit(model, unit_type="AREAUNIT"),
-                                       api.unit.add_si_unit(model, unit_type="VOLUMEUNIT")])
+    units = [api.unit.add_si_unit(model, unit_type=kind)
+             for kind in ("LENGTHUNIT", "AREAUNIT", "VOLUMEUNIT")]
+    assignment = api.unit.assign_unit(model, units=units)
+    assignment.Units = units          # a SET in IFC: fix its order so files are reproducible
     model3d = api.context.add_context(model, context_type="Model")
     body = api.context.add_context(model, context_type="Model", context_identifier="Body",
                                    target_view="MODEL_VIEW", parent=model3d)
