@@ -59,8 +59,10 @@ _RAIN, _LOSS, _INFLOW, _PUMPED, _OUTFLOW, _BOUNDARY = range(6)
 
 # slots of the per-step constants array (in the state dtype)
 _C_THETA, _C_HALF1MT, _C_GDT, _C_GDTDX, _C_EPS, _C_ZERO, _C_ONE, _C_HALF, _C_QUARTER, \
-    _C_DTDX, _C_BLOCK, _C_SPEEDH, _C_RAINDT, _C_LOSSDT = range(14)
-_N_CONST = 14
+    _C_DTDX, _C_BLOCK, _C_SPEEDH, _C_RAINDT, _C_LOSSDT, _C_TINY = range(15)
+_N_CONST = 15
+TINY_FLUX = 1e-15
+"""Unit discharge (m2/s) below which a face flux is set to zero."""
 
 
 @intrinsic
@@ -131,13 +133,15 @@ def cbrt(x):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _face_flux(q0, qc, qperp, hf, deta, n, eps, one, gdt, gdtdx, zero):
+def _face_flux(q0, qc, qperp, hf, deta, n, eps, one, gdt, gdtdx, zero, tiny):
     """New unit discharge of one face from its old value, the surface step and friction."""
     hs = max(hf, eps)
     qmag = math.sqrt(q0 * q0 + qperp * qperp)
     den = one + gdt * n * n * qmag / (hs * hs * cbrt(hs))
     q = (qc - gdtdx * hf * deta) / den
-    return q if hf > eps else zero
+    # dry faces carry nothing; decaying fluxes are flushed before they turn
+    # subnormal (float32 arithmetic on subnormals is some 100 times slower)
+    return q if (hf > eps and abs(q) > tiny) else zero
 
 
 @njit(cache=True, error_model="numpy")
@@ -149,7 +153,7 @@ def _face_row(ha, za, hb, zb, q0, qm, qp, pn, ps, q1, mana, manb, full, lo, hi, 
     crossing fluxes; the new flux goes to ``q1[u + oq]``. Indices are unsigned
     (``lo <= u < hi``) so that the loop vectorises without wrap-around checks.
     """
-    theta, hm, quarter, half, eps, one, gdt, gdtdx, zero = k
+    theta, hm, quarter, half, eps, one, gdt, gdtdx, zero, tiny = k
     one_u = np.uint64(1)
     if full:
         for u in range(lo, hi):
@@ -166,14 +170,14 @@ def _face_row(ha, za, hb, zb, q0, qm, qp, pn, ps, q1, mana, manb, full, lo, hi, 
 @njit(cache=True, inline="always", error_model="numpy")
 def _face_core(ha, za, hb, zb, q0, qm, qp, psum, n, k):
     """Flux of one interior face from the two cells' depths and beds and the old fluxes."""
-    theta, hm, quarter, half, eps, one, gdt, gdtdx, zero = k
+    theta, hm, quarter, half, eps, one, gdt, gdtdx, zero, tiny = k
     ea = za + ha
     eb = zb + hb
     hf = max(ea, eb) - max(za, zb)
     # q-centring only with flowing neighbours: a closed edge or a dry face ahead
     # of a front (zero flux) would otherwise act as a momentum sink
     qc = theta * q0 + hm * ((qm if qm != zero else q0) + (qp if qp != zero else q0))
-    return _face_flux(q0, qc, quarter * psum, hf, eb - ea, n, eps, one, gdt, gdtdx, zero)
+    return _face_flux(q0, qc, quarter * psum, hf, eb - ea, n, eps, one, gdt, gdtdx, zero, tiny)
 
 
 @njit(cache=True, error_model="numpy")
@@ -226,13 +230,13 @@ def _edge_flux(h, z, q0, psum, i, j, ii, jj, man, full, k):
     gradient otherwise); the face depth is the edge cell's depth. ``psum`` is
     the sum of the two crossing fluxes. The caller keeps only the outward sign.
     """
-    theta, hm, quarter, half, eps, one, gdt, gdtdx, zero = k
+    theta, hm, quarter, half, eps, one, gdt, gdtdx, zero, tiny = k
     hf = h[i, j]
     drop = zero
     if h[ii, jj] > eps and z[ii, jj] < BLOCKED_BED:
         drop = max(z[ii, jj] + h[ii, jj] - z[i, j] - hf, zero)
     n = man[i, j] if full else man[0, 0]
-    return _face_flux(q0, q0, half * psum, hf, drop, n, eps, one, gdt, gdtdx, zero)
+    return _face_flux(q0, q0, half * psum, hf, drop, n, eps, one, gdt, gdtdx, zero, tiny)
 
 
 def _flux_pass(rows, nrows, h, z, man, full, qx0, qy0, qx1, qy1, xr, yr, xr1, yr1, c,
@@ -240,7 +244,7 @@ def _flux_pass(rows, nrows, h, z, man, full, qx0, qy0, qx1, qy1, xr, yr, xr1, yr
     """All new fluxes of the listed face rows; clears faces left over from older steps."""
     R, C = h.shape
     k = (c[_C_THETA], c[_C_HALF1MT], c[_C_QUARTER], c[_C_HALF], c[_C_EPS], c[_C_ONE], c[_C_GDT],
-         c[_C_GDTDX], c[_C_ZERO])
+         c[_C_GDTDX], c[_C_ZERO], c[_C_TINY])
     for r in prange(nrows):
         i = rows[r]
         if i < R:
@@ -612,6 +616,7 @@ def advance(t, t_end, h, z, man, qxb, qyb, xrb, yrb, parity, wext, hmax0, params
     c[_C_QUARTER] = 0.25
     c[_C_BLOCK] = BLOCKED_BED
     c[_C_SPEEDH] = speed_depth
+    c[_C_TINY] = TINY_FLUX
     xr, yr, cr = np.zeros((R, 2), np.int64), np.zeros((R + 1, 2), np.int64), np.zeros((R, 2), np.int64)
     frows = np.empty(R + 1, np.int64)
     crows = np.empty(R, np.int64)
