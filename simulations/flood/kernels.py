@@ -59,8 +59,8 @@ _RAIN, _LOSS, _INFLOW, _PUMPED, _OUTFLOW, _BOUNDARY = range(6)
 
 # slots of the per-step constants array (in the state dtype)
 _C_THETA, _C_HALF1MT, _C_GDT, _C_GDTDX, _C_EPS, _C_ZERO, _C_ONE, _C_HALF, _C_QUARTER, \
-    _C_DTDX, _C_BLOCK, _C_SPEEDH, _C_RAINDT, _C_LOSSDT, _C_TINY = range(15)
-_N_CONST = 15
+    _C_DTDX, _C_SPEEDH, _C_RAINDT, _C_LOSSDT, _C_TINY = range(14)
+_N_CONST = 14
 TINY_FLUX = 1e-15
 """Unit discharge (m2/s) below which a face flux is set to zero."""
 
@@ -614,7 +614,6 @@ def advance(t, t_end, h, z, man, qxb, qyb, xrb, yrb, parity, wext, hmax0, params
     c[_C_ONE] = 1.0
     c[_C_HALF] = 0.5
     c[_C_QUARTER] = 0.25
-    c[_C_BLOCK] = BLOCKED_BED
     c[_C_SPEEDH] = speed_depth
     c[_C_TINY] = TINY_FLUX
     xr, yr, cr = np.zeros((R, 2), np.int64), np.zeros((R + 1, 2), np.int64), np.zeros((R, 2), np.int64)
