@@ -206,6 +206,31 @@ class FloodModel:
         """Bed elevation (m) as given (a copy)."""
         return self._z0.copy()
 
+    def set_elevation(self, elevation) -> None:
+        """Change the bed elevation (m) during a run, e.g. when a levee breach opens.
+
+        Depths are kept as they are, so the stored volume does not change and
+        the volume balance stays closed; blocked cells stay blocked.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> m = FloodModel(np.zeros((5, 5)), 1.0)
+        >>> ground = m.elevation; ground[2, 2] = -1.0
+        >>> m.set_elevation(ground)
+        """
+        z = np.asarray(elevation, dtype=np.float64)
+        if z.shape != self.shape:
+            raise ValueError(f"set_elevation: shape {z.shape} does not match the grid {self.shape}")
+        if not np.isfinite(z).all():
+            raise ValueError(f"set_elevation: {int((~np.isfinite(z)).sum())} cells are NaN or "
+                             f"infinite; fill them before changing the ground")
+        if np.abs(z).max() >= kernels.BLOCKED_BED / 10:
+            raise ValueError(f"set_elevation: elevation reaches {np.abs(z).max():g} m; give metres "
+                             f"above a datum (|z| < {kernels.BLOCKED_BED / 10:g})")
+        self._z0 = z
+        self._z[...] = np.where(self._blocked, kernels.BLOCKED_BED, z)
+
     @property
     def blocked(self) -> np.ndarray:
         """Cells water cannot enter (a copy)."""

@@ -111,6 +111,34 @@ def test_blocked_cells_stay_dry_and_rain_on_them_is_not_counted():
     assert m.volume_error() < 1e-10
 
 
+def test_lowering_a_wall_mid_run_releases_the_water_and_keeps_the_balance():
+    """Two closed basins split by a 2 m wall; the left holds 1 m of water. Opening a
+    gap in the wall at 600 s must keep the right dry until then, fill it afterwards
+    towards a common level, and book no volume."""
+    z = np.zeros((10, 21))
+    z[:, 10] = 2.0
+    m = FloodModel(z, 5.0, manning=0.03, dtype="float64")
+    m.depth[:, :10] = 1.0
+    before = m.run(600.0, 600.0)
+    assert float(before.depth.isel(time=-1)[:, 11:].max()) == 0.0
+    gap = m.elevation
+    gap[3:7, 10] = 0.0
+    m.set_elevation(gap)
+    after = m.run(7200.0, 7200.0)
+    h = after.depth.isel(time=-1).values
+    assert h[:, 11:].mean() == pytest.approx(h[:, :10].mean(), abs=0.02)    # one level again
+    # 100 cell-metres of water over 100 + 100 basin cells and the 4 gap cells
+    assert h[:, 11:].mean() == pytest.approx(100 / 204, abs=0.02)
+    assert m.volume_error() < 1e-10
+    _no_negative(after)
+    with pytest.raises(ValueError, match="shape"):
+        m.set_elevation(np.zeros((3, 3)))
+    bad = m.elevation
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        m.set_elevation(bad)
+
+
 # ----------------------------------------------------- Hunter et al. (2005)
 def _hunter(n, u, T, dx=5.0, length=1000.0):
     cols = int(length / dx)
