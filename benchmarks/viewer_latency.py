@@ -8,7 +8,8 @@ Measures, on the server side (no browser):
 
 * the serialized scene of the synchronised VTK pane (scene JSON + data arrays);
 * per replay frame change: time to compute and serialize, and the bytes that
-  travel (arrays the browser does not have yet + the scene JSON);
+  travel (arrays the browser does not have yet + the scene JSON, when the pane
+  re-synchronises, + the in-place update of the scene stream);
 
 and with ``--browser`` (Debian Chromium, software WebGL through SwiftShader):
 
@@ -49,6 +50,7 @@ def scene_sizes(target: str, frames: int = 6) -> dict:
     model = screen.view.pane.get_root(Document())
     t_session = time.perf_counter() - t0
     seen = set(model.arrays)
+    scene = json.dumps(model.scene)
     out = {"load_city_and_run_s": t_load, "build_session_s": t_session,
            "scene_json_bytes": len(json.dumps(model.scene)),
            "scene_array_bytes": sum(len(v) for v in model.arrays.values()),
@@ -60,10 +62,13 @@ def scene_sizes(target: str, frames: int = 6) -> dict:
         took = time.perf_counter() - t0
         new = {k: v for k, v in model.arrays.items() if k not in seen}
         seen |= set(new)
+        now = json.dumps(model.scene)
         out["frames"].append({"frame": int(i), "server_s": took,
                               "water_cells": int(screen.view.water_cells),
                               "new_array_bytes": sum(len(v) for v in new.values()),
-                              "scene_json_bytes": len(json.dumps(model.scene))})
+                              "scene_json_bytes": 0 if now == scene else len(now),
+                              "stream_bytes": len(json.dumps(screen.view.stream.delta))})
+        scene = now
     return out
 
 
@@ -137,7 +142,8 @@ def main() -> None:
     for f in sizes["frames"]:
         print(f"frame {f['frame']:4d}: {f['server_s'] * 1e3:6.0f} ms server, "
               f"{f['water_cells']:7d} wet cells, {f['new_array_bytes'] / 1e3:8.1f} kB new arrays "
-              f"+ {f['scene_json_bytes'] / 1e3:.0f} kB scene JSON")
+              f"+ {f['scene_json_bytes'] / 1e3:.0f} kB scene JSON "
+              f"+ {f['stream_bytes'] / 1e3:.1f} kB stream update")
     if args.browser:
         for k, v in browser_times(args.target).items():
             print(f"{k}: {v:.2f} s")

@@ -95,13 +95,13 @@ class OperationsScreen:
         self.run_select.param.watch(self._pick_run, "value")
         self.layers = pn.widgets.CheckButtonGroup(label="Layers", options={v: k for k, v in
                                                                           LAYERS.items()},
-                                                  value=list(LAYERS), button_type="primary",
-                                                  button_style="outline",
+                                                  value=list(LAYERS), color="primary",
+                                                  variant="outline",
                                                   css_classes=["layer-toggles"])
         self.layers.param.watch(self._layers_changed, "value")
         self.color_mode = pn.widgets.RadioButtonGroup(
             label="Buildings", options={"Use": "use", "Height": "height", "Flood impact": "impact"},
-            value="use", button_type="primary", button_style="outline",
+            value="use", color="primary", variant="outline",
             css_classes=["color-mode"])
         self.color_mode.param.watch(self._color_mode_changed, "value")
         self.cameras = pn.widgets.Select(
@@ -111,7 +111,7 @@ class OperationsScreen:
         self.notice = pn.pane.HTML(f'<div class="notice">{ws.problem}</div>' if ws.problem else "",
                                    visible=bool(ws.problem), css_classes=["run-notice"])
         self.compare_slot = pn.Column(visible=False, css_classes=["compare"])
-        self.views = pn.Row(self.view.pane, self.compare_slot, css_classes=["views"])
+        self.views = pn.Row(self.view.panel, self.compare_slot, css_classes=["views"])
         self.show_frame(0)
         self.panel = self._layout()
 
@@ -193,7 +193,7 @@ class OperationsScreen:
         self.view.pane.param.update(width=465, height=560)
         self.compare_slot[:] = [pn.pane.HTML(f'<div style="{_SUB}">What-if: {run.name} '
                                              f'(differences to {self.model.run.name})</div>'),
-                                board.panel, view.pane]
+                                board.panel, view.panel]
         self.compare_slot.visible = True
         self.show_frame(self.playback.player.value)
 

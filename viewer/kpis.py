@@ -6,8 +6,8 @@ difference to it (``+12.0`` in red when worse). The numbers come from
 """
 from __future__ import annotations
 
-import panel as pn
 
+from viewer.readout import Readout
 from viewer.viewmodel import KPI_FIELDS
 
 __all__ = ["KpiBoard", "format_kpi"]
@@ -52,7 +52,7 @@ class KpiBoard:
     def __init__(self, *, width: int | None = None) -> None:
         size = {"sizing_mode": "stretch_width", "height": 74} if width is None else \
             {"width": width, "height": 170}
-        self.pane = pn.pane.HTML(self._html({}, None), css_classes=["kpi-board"],
+        self.pane = Readout(self._html({}, None), css_classes=["kpi-board"],
                                  stylesheets=[_CSS], **size)
         self.panel = self.pane
 

@@ -10,6 +10,7 @@ from typing import Callable
 
 import panel as pn
 
+from viewer.readout import Readout
 from viewer.viewmodel import ViewModel
 
 __all__ = ["Playback", "SPEEDS"]
@@ -42,9 +43,9 @@ class Playback:
                                         show_loop_controls=False, width=420,
                                         disabled=model.run is None, css_classes=["time-player"])
         self.speed = pn.widgets.RadioButtonGroup(options=list(SPEEDS), value="1 fps",
-                                                 button_type="primary", button_style="outline",
+                                                 color="primary", variant="outline",
                                                  css_classes=["replay-speed"], width=260)
-        self.clock = pn.pane.HTML(self._clock_html(0), css_classes=["clock"])
+        self.clock = Readout(self._clock_html(0), css_classes=["clock"])
         self.player.param.watch(self._frame_changed, "value")
         self.speed.param.watch(lambda e: setattr(self.player, "interval", SPEEDS[e.new]), "value")
         self.panel = pn.Row(self.clock, self.player, self.speed, css_classes=["playback"],

@@ -1,10 +1,13 @@
 """The 3D view: the city scene in a synchronised Panel VTK pane.
 
 One actor per layer (terrain, buildings, BIM, roads, lakes and rivers, flood
-water, sensors). A frame change rewrites only the flood water mesh and the
-colour arrays of buildings, roads and sensors in place; Panel's synchronised
-pane then sends only the arrays whose content changed (each array travels
-once, keyed by its hash), never the static terrain or building geometry.
+water, sensors). The pane sends the whole scene once; after that a frame
+change, a colour mode, a highlight or a layer toggle updates the meshes here
+and sends only what changed through a :class:`~viewer.scenestream.SceneStream`
+(the wet cells of a fixed flood grid, runs of recoloured cells, visibilities),
+which writes it into the browser's existing arrays: no scene rebuild, no new
+WebGL context. The meshes here always hold what the browser shows, so a new
+session's first scene is right.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import panel as pn
 import pyvista as pv
 
 from viewer import transport
+from viewer.scenestream import SceneStream, color_runs, encode
 from viewer.viewmodel import Camera, ViewModel
 
 __all__ = ["Scene3D", "LAYERS"]
@@ -60,30 +64,41 @@ class Scene3D:
         self.pane = pn.pane.VTK(self.plotter.ren_win, width=width, height=height,
                                 enable_keybindings=False, orientation_widget=False,
                                 css_classes=["scene3d"])
+        self.stream = SceneStream()
+        self.panel = pn.Column(self.pane, self.stream, margin=0)
+        """The pane and its stream, to put in a layout."""
         self.set_camera(model.camera_presets()["district"])
 
     # -- building ----------------------------------------------------------
     def _add_layer(self, key: str) -> None:
         blocks = self.model.scene.blocks
         if key == "flood":
-            mesh = self.model.water(0)
-            self.water_cells = mesh.n_cells
-            mesh = mesh if mesh.n_cells else _placeholder()
+            mesh = self._water_grid()
         elif key in blocks and blocks[key] is not None and blocks[key].n_points:
             mesh = blocks[key].copy(deep=True)
         else:
             return
         if key in ("buildings", "roads", "sensors"):
             mesh.cell_data["rgb"] = self.model.cell_colors(key, self._feature_colors(key))
-        opacity = 0.85 if key == "flood" else 1.0
         where = "cell" if "rgb" in mesh.cell_data else "point" if "rgb" in mesh.point_data else None
         kw = {"scalars": "rgb", "rgb": True, "preference": where} if where else {"color": "white"}
-        actor = self.plotter.add_mesh(mesh, opacity=opacity, show_scalar_bar=False,
+        # all opaque: a translucent layer costs the browser an extra render pass with its
+        # own framebuffers and shaders (seconds to set up in software WebGL)
+        actor = self.plotter.add_mesh(mesh, show_scalar_bar=False,
                                       name=key, **kw)
         if key == "flood":
             actor.SetVisibility(self._has_water())
         self.meshes[key] = mesh
         self.actors[key] = actor
+
+    def _water_grid(self) -> pv.PolyData:
+        self.surface = self.model.surface
+        self.water_cells = 0
+        if self.surface is None:
+            return _placeholder()
+        mesh = self.surface.grid()
+        mesh.cell_data["rgb"] = np.zeros((mesh.n_cells, 3), np.uint8)
+        return mesh
 
     def _update_pipelines(self) -> None:
         for actor in self.actors.values():
@@ -100,11 +115,24 @@ class Scene3D:
             return self.model.road_colors(self.frame)
         return self.model.sensor_colors(self.frame)
 
-    def _recolor(self, key: str) -> None:
-        if key in self.meshes:
-            # a new array, not an in-place edit: the pane keys arrays it has sent by content
-            self.meshes[key].cell_data["rgb"] = self.model.cell_colors(key,
-                                                                       self._feature_colors(key))
+    def _recolor(self, key: str) -> list[dict]:
+        """New cell colours of layer ``key``; the runs of changed cells to send."""
+        if key not in self.meshes:
+            return []
+        old = self.meshes[key].cell_data["rgb"]
+        new = self.model.cell_colors(key, self._feature_colors(key))
+        # a new array, not an in-place edit: the pane keys arrays it has sent by content
+        self.meshes[key].cell_data["rgb"] = new
+        runs = color_runs(np.asarray(old), new)
+        return [] if runs is None else [{"actor": self.actors[key].__this__, **runs}]
+
+    def _send(self, **delta) -> None:
+        self.stream.send(delta)
+
+    def _flood_visibility(self) -> dict[str, bool]:
+        actor = self.actors["flood"]
+        actor.SetVisibility(self._has_water() and self.visible["flood"])
+        return {actor.__this__: bool(actor.GetVisibility())}
 
     # -- replay ------------------------------------------------------------
     def show_frame(self, i: int) -> None:
@@ -112,36 +140,49 @@ class Scene3D:
         self.frame = int(i)
         if self.model.run is None:
             return
-        water = self.model.water(self.frame)
-        self.water_cells = water.n_cells
-        if water.n_cells:
-            water.set_active_scalars("rgb", preference="cell")
-            self.meshes["flood"] = water
-            self.actors["flood"].mapper.SetInputData(water)
-        self.actors["flood"].SetVisibility(bool(water.n_cells) and self.visible["flood"])
-        for key in ("buildings", "roads", "sensors"):
-            self._recolor(key)
+        if self.model.surface is not self.surface:    # another run: another flood grid
+            self._replace_water_grid()
+        wet, level, rgb = self.model.water_levels(self.frame)
+        mesh = self.meshes["flood"]
+        mesh.points = self.surface.points(wet, level)
+        mesh.cell_data["rgb"] = rgb
+        self.water_cells = int(wet.sum())
+        cx, cy = self.surface.corners
+        rows, cols = wet.shape
+        water = {"actor": self.actors["flood"].__this__, "rows": rows, "cols": cols,
+                 "wet": encode(np.packbits(wet.ravel())),
+                 "level": encode(level[np.isfinite(level)].astype("<f4")),
+                 "rgb": encode(rgb[wet.ravel()]), "cx": encode(cx.astype("<f8")),
+                 "cy": encode(cy.astype("<f8")), "floor": self.surface.floor}
+        colors = [run for key in ("buildings", "roads", "sensors") for run in self._recolor(key)]
+        self._send(water=water, colors=colors, visible=self._flood_visibility())
+
+    def _replace_water_grid(self) -> None:
+        mesh = self._water_grid()
+        mesh.set_active_scalars("rgb", preference="cell")
+        self.meshes["flood"] = mesh
+        self.actors["flood"].mapper.SetInputData(mesh)
         self.pane.synchronize()
 
     # -- controls ------------------------------------------------------------
     def set_layers(self, visible: list[str]) -> None:
         """Show exactly the layers whose keys are in ``visible``."""
         self.visible = {k: k in visible for k in LAYERS}
+        shown = {}
         for key, actor in self.actors.items():
             actor.SetVisibility(self.visible[key] and (key != "flood" or self._has_water()))
-        self.pane.synchronize()
+            shown[actor.__this__] = bool(actor.GetVisibility())
+        self._send(visible=shown)
 
     def set_color_mode(self, mode: str) -> None:
         """Colour buildings by ``"use"``, ``"height"`` or ``"impact"``."""
         self.color_mode = mode
-        self._recolor("buildings")
-        self.pane.synchronize()
+        self._send(colors=self._recolor("buildings"))
 
     def highlight(self, building_index: int | None) -> None:
         """Paint one building (row of ``city.buildings``) in the highlight colour."""
         self.highlighted = building_index
-        self._recolor("buildings")
-        self.pane.synchronize()
+        self._send(colors=self._recolor("buildings"))
 
     def set_camera(self, camera: Camera) -> None:
         """Move the camera (browser and server side)."""

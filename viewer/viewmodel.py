@@ -133,6 +133,19 @@ class ViewModel:
             mesh.cell_data["rgb"] = palette.ramp(mesh.cell_data["depth"], palette.DEPTH_STOPS)
         return mesh
 
+    @property
+    def surface(self) -> WaterSurface | None:
+        """The run's flood grid (None without a run)."""
+        return self._surface
+
+    def water_levels(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Wet cells and corner levels of frame ``i`` (see
+        :meth:`viewer.water.WaterSurface.levels`) and the depth colour of every flood
+        cell, uint8 ``(rows * cols, 3)`` row-major."""
+        d = np.nan_to_num(self.depth(i))
+        wet, level = self._surface.levels(d)
+        return wet, level, palette.ramp(d.ravel(), palette.DEPTH_STOPS)
+
     def building_depth(self, i: int) -> np.ndarray:
         """Water depth (m) at each building (row of ``city.buildings``) at frame ``i``."""
         if self.run is None:
