@@ -58,3 +58,22 @@ def test_wrong_shapes_are_refused():
         WaterSurface(np.zeros((2, 3)), X, Y, (0, 0, 0))
     with pytest.raises(ValueError, match="flood grid"):
         surface().frame(np.zeros((4, 4)))
+
+
+def test_fixed_grid_shows_exactly_the_wet_cells_at_the_levels_of_frame():
+    rng = np.random.default_rng(3)
+    ground = rng.uniform(5, 6, (3, 3))
+    depth = np.where(rng.random((3, 3)) < 0.5, rng.uniform(0.1, 1.0, (3, 3)), 0.0)
+    ws = surface(ground, origin=(1.0, 2.0, 3.0))
+    grid = ws.grid()
+    assert grid.n_cells == 9 and grid.area == pytest.approx(0.0)     # all dry: nothing drawn
+    grid.points = ws.points(*ws.levels(depth))
+    wet = ws.frame(depth)
+    assert grid.area == pytest.approx(wet.area)                      # quads slope a little
+    assert grid.area == pytest.approx(100.0 * (depth > 0.01).sum(), rel=0.01)
+    # the quads of the wet cells sit on the same corners as the wet-cell mesh
+    drawn = np.asarray(grid.points).reshape(9, 4, 3)[(depth > 0.01).ravel()].reshape(-1, 3)
+    assert sorted(map(tuple, np.round(drawn, 4))) == sorted(
+        map(tuple, np.round(np.asarray(wet.points)[wet.faces.reshape(-1, 5)[:, 1:].ravel()], 4)))
+    dry = np.asarray(grid.points).reshape(9, 4, 3)[(depth <= 0.01).ravel()]
+    assert (dry == dry[:, :1]).all()                                 # collapsed to a point
