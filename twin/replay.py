@@ -4,7 +4,8 @@ A run folder is one Zarr store (written through xarray) with groups
 
 - ``flood``: ``depth, speed, hazard`` ``(time, y, x)``, the fields
   ``max_depth, max_speed, max_hazard, arrival_time`` ``(y, x)`` and the engine's ground
-  ``elevation`` and ``blocked`` cells; ``time`` in seconds since the start,
+  ``elevation`` (as at the end of the run, after any levee breach) and ``blocked``
+  cells; ``time`` in seconds since the start,
   ``x, y`` cell centres in the city CRS;
 - ``impacts``: depth per building and per road over time and their summaries;
 - ``kpis``: key figures per frame;

@@ -40,7 +40,7 @@ __all__ = ["run_scenario", "Forcing", "build_forcing", "build_model"]
 _VERSIONS = ("numpy", "numba", "xarray", "zarr", "pandas", "scipy", "shapely", "pyproj",
              "rasterio", "geopandas", "citytwin")
 _TIME_VARS = ("depth", "speed", "hazard")
-_FIELDS = ("max_depth", "max_speed", "max_hazard", "arrival_time")
+_FIELDS = ("max_depth", "max_speed", "max_hazard", "arrival_time", "elevation")
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Forcing:
     pumps : list of tuple
         ``(row, col, capacity_m3s, start_level_m)``.
     breach : numpy.ndarray or None
-        The ground with the levee breach cut in, from the start.
+        The ground with the levee breach cut in.
     depth : numpy.ndarray
         Initial water depth (water bodies filled to their initial levels).
     """
@@ -69,6 +69,7 @@ class Forcing:
     pumps: list
     breach: np.ndarray | None
     depth: np.ndarray
+    breach_time_s: float = 0.0
 
     def rain_at(self, times_s: np.ndarray) -> np.ndarray:
         """Mean rain intensity (mm/h) over the grid at ``times_s`` (0 without rain);
@@ -125,15 +126,12 @@ def build_forcing(scenario: Scenario, city, grid: coupling.FloodGrid) -> Forcing
             pumps.append((row, col, p.capacity_m3s, p.start_level_m))
     breach = None
     if s.breach is not None and s.breach.enabled:
-        if s.breach.time_s > 0:
-            raise DataError("key 'forcing.breach.time' is after the start, but the flood engine "
-                            "cannot change its ground during a run", file=src,
-                            fix="set time = 0 (the breach is open from the start)")
         _cell(city, grid, s.breach.at, src, "forcing.breach.at")
         xy = coupling.locate(city, s.breach.at, file=src, key="forcing.breach.at")
         breach = coupling.lower_ground(grid, xy, s.breach.width_m, s.breach.level_m)
     depth = coupling.initial_depth(grid, s.flood.initial_levels, city.sensors, s.start, file=src)
-    return Forcing(rain, losses, river, pumps, breach, depth)
+    breach_time = s.breach.time_s if breach is not None else 0.0
+    return Forcing(rain, losses, river, pumps, breach, depth, breach_time)
 
 
 def _cell(city, grid, at, src, key) -> tuple[int, int]:
@@ -149,7 +147,8 @@ def build_model(scenario: Scenario, grid: coupling.FloodGrid, forcing: Forcing):
     """A :class:`simulations.flood.FloodModel` on ``grid`` with ``forcing`` applied."""
     from simulations.flood import FloodModel
     f = scenario.flood
-    elevation = grid.elevation if forcing.breach is None else forcing.breach
+    opened = forcing.breach is not None and forcing.breach_time_s <= 0
+    elevation = forcing.breach if opened else grid.elevation
     model = FloodModel(elevation, grid.cell_size, manning=grid.manning, blocked=grid.blocked,
                        boundaries=dict(f.boundaries), dtype=f.dtype, origin=grid.origin)
     model.depth = forcing.depth.astype(f.dtype)
@@ -218,7 +217,7 @@ def run_scenario(scenario: Scenario | str | os.PathLike, *, out: str | os.PathLi
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".running", dir=out.parent))
     try:
         _begin(tmp, scenario, city, grid, model)
-        done, interrupted = _step(model, tmp, scenario, grid, progress, on_frame)
+        done, interrupted = _step(model, tmp, scenario, grid, forcing, progress, on_frame)
         _finish(tmp, scenario, city, grid, forcing, model, done,
                 "partial" if interrupted else "complete", time.perf_counter() - wall0)
         _replace(tmp, out)
@@ -270,17 +269,23 @@ def _begin(tmp: Path, scenario: Scenario, city, grid, model) -> None:
     root.attrs["frames"] = 1
 
 
-def _step(model, tmp, scenario, grid, progress, on_frame) -> tuple[int, bool]:
-    """Advance the model frame by frame, appending each to the store.
-    Returns ``(frames stored, interrupted)``."""
+def _step(model, tmp, scenario, grid, forcing, progress, on_frame) -> tuple[int, bool]:
+    """Advance the model frame by frame, appending each to the store; a levee
+    breach due during the run opens at its time. Returns ``(frames stored, interrupted)``."""
     every, total = scenario.output_every_s, scenario.duration_s
     root = zarr.open_group(tmp, mode="a")
     done, last = 1, 0.0
+    breach_at = forcing.breach_time_s if forcing.breach is not None else 0.0
     with tqdm(total=scenario.n_frames, disable=not progress, unit="frame",
               desc=scenario.name[:40], file=sys.stderr) as bar:
         try:
             for k in range(1, scenario.n_frames + 1):
                 until = min(k * every, total)
+                if 0 < breach_at < until:
+                    if breach_at > model.time:
+                        model.run(breach_at, breach_at - model.time)   # maxima kept, frame not stored
+                    model.set_elevation(forcing.breach)
+                    breach_at = 0.0
                 ds = model.run(until, every)
                 ds = ds.isel(time=np.flatnonzero(ds["time"].values > last + 1e-9))
                 if ds.sizes["time"] == 0:
