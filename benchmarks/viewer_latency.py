@@ -67,7 +67,8 @@ def scene_sizes(target: str, frames: int = 6) -> dict:
                               "water_cells": int(screen.view.water_cells),
                               "new_array_bytes": sum(len(v) for v in new.values()),
                               "scene_json_bytes": 0 if now == scene else len(now),
-                              "stream_bytes": len(json.dumps(screen.view.stream.delta))})
+                              "stream_bytes": len(json.dumps(screen.view.stream.delta))
+                              if hasattr(screen.view, "stream") else 0})
         scene = now
     return out
 
@@ -96,10 +97,10 @@ def browser_times(target: str) -> dict:
                     break
                 except Exception:  # noqa: BLE001 - server not listening yet
                     time.sleep(0.2)
-            canvas = page.locator(".scene3d canvas").first
+            view = page.locator(".scene3d").first
 
-            def pixels():
-                img = Image.open(io.BytesIO(canvas.screenshot())).convert("RGB")
+            def pixels():   # of the pane: a re-synchronised pane replaces its canvas
+                img = Image.open(io.BytesIO(view.screenshot())).convert("RGB")
                 return np.asarray(img).astype(int)
 
             background = np.array([15, 20, 31])

@@ -67,6 +67,7 @@ class Scene3D:
         self.stream = SceneStream()
         self.panel = pn.Column(self.pane, self.stream, margin=0)
         """The pane and its stream, to put in a layout."""
+        self._describe_water_grid()
         self.set_camera(model.camera_presets()["district"])
 
     # -- building ----------------------------------------------------------
@@ -94,7 +95,7 @@ class Scene3D:
     def _water_grid(self) -> pv.PolyData:
         self.surface = self.model.surface
         self.water_cells = 0
-        if self.surface is None:
+        if self.surface is None or self.surface.cells.size == 0:
             return _placeholder()
         mesh = self.surface.grid()
         mesh.cell_data["rgb"] = np.zeros((mesh.n_cells, 3), np.uint8)
@@ -143,17 +144,16 @@ class Scene3D:
         if self.model.surface is not self.surface:    # another run: another flood grid
             self._replace_water_grid()
         wet, level, rgb = self.model.water_levels(self.frame)
-        mesh = self.meshes["flood"]
-        mesh.points = self.surface.points(wet, level)
-        mesh.cell_data["rgb"] = rgb
         self.water_cells = int(wet.sum())
-        cx, cy = self.surface.corners
-        rows, cols = wet.shape
-        water = {"actor": self.actors["flood"].__this__, "rows": rows, "cols": cols,
-                 "wet": encode(np.packbits(wet.ravel())),
-                 "level": encode(level[np.isfinite(level)].astype("<f4")),
-                 "rgb": encode(rgb[wet.ravel()]), "cx": encode(cx.astype("<f8")),
-                 "cy": encode(cy.astype("<f8")), "floor": self.surface.floor}
+        water = None
+        if self.surface.cells.size:
+            mesh = self.meshes["flood"]
+            mesh.points = self.surface.points(wet, level)
+            wet, rgb = wet.ravel()[self.surface.cells], rgb[self.surface.cells]
+            mesh.cell_data["rgb"] = rgb
+            water = {"actor": self.actors["flood"].__this__, "wet": encode(np.packbits(wet)),
+                     "level": encode(level[np.isfinite(level)].astype("<f4")),
+                     "rgb": encode(rgb[wet])}
         colors = [run for key in ("buildings", "roads", "sensors") for run in self._recolor(key)]
         self._send(water=water, colors=colors, visible=self._flood_visibility())
 
@@ -162,7 +162,18 @@ class Scene3D:
         mesh.set_active_scalars("rgb", preference="cell")
         self.meshes["flood"] = mesh
         self.actors["flood"].mapper.SetInputData(mesh)
+        self._describe_water_grid()
         self.pane.synchronize()
+
+    def _describe_water_grid(self) -> None:
+        if self.surface is None or self.surface.cells.size == 0:
+            return
+        cx, cy = self.surface.corners
+        rows, cols = self.surface.shape
+        self.stream.grids = {self.actors["flood"].__this__: {
+            "rows": rows, "cols": cols, "cells": encode(self.surface.cells.astype("<u4")),
+            "cx": encode(cx.astype("<f8")), "cy": encode(cy.astype("<f8")),
+            "floor": self.surface.floor}}
 
     # -- controls ------------------------------------------------------------
     def set_layers(self, visible: list[str]) -> None:

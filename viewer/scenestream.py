@@ -8,8 +8,10 @@ existing vtk.js arrays and renders once:
 
 * ``visible``: actor visibility;
 * ``colors``: runs of changed cells of a per-cell uint8 RGB array;
-* ``water``: the wet cells (bits), the levels of their corners (float32) and
-  their colours (uint8), for a :meth:`viewer.water.WaterSurface.grid` mesh.
+* ``water``: for a :meth:`viewer.water.WaterSurface.grid` mesh described in
+  :attr:`SceneStream.grids`, which of its cells are wet (bits), the levels of
+  the corners they touch (float32, row-major corner order) and their colours
+  (uint8).
 
 Actors are named by their VTK pointer (``actor.__this__``), which the pane also
 uses as the id of the actor in the browser. Every update is absolute (values,
@@ -72,6 +74,11 @@ class SceneStream(pn.custom.JSComponent):
 
     delta = param.Dict(default={}, doc="The latest update (see the module docstring).")
 
+    grids = param.Dict(default={}, doc="""
+        Actor -> its water grid: ``rows``, ``cols`` of the flood grid, ``cells`` (uint32
+        row-major flood cell of each mesh cell), corner coordinates ``cx`` (cols + 1)
+        and ``cy`` (rows + 1) (float64) and ``floor``, the height of dry points.""")
+
     _esm = """
 function bytes(b64) {
   const s = atob(b64); const out = new Uint8Array(s.length);
@@ -103,23 +110,32 @@ function applyColors(actor, c) {
   }
   arr.modified(); poly.modified();
 }
-function applyWater(actor, w) {
-  const rows = w.rows, cols = w.cols, C = cols + 1;
+const gridCache = new Map();
+function decodeGrid(g) {
+  if (!gridCache.has(g.cells)) {
+    gridCache.set(g.cells, {cells: new Uint32Array(bytes(g.cells).buffer),
+                            cx: new Float64Array(bytes(g.cx).buffer),
+                            cy: new Float64Array(bytes(g.cy).buffer)});
+  }
+  return gridCache.get(g.cells);
+}
+function applyWater(actor, w, g) {
+  const {cells, cx, cy} = decodeGrid(g);
+  const cols = g.cols, C = cols + 1;
   const wet = bytes(w.wet), lev = new Float32Array(bytes(w.level).buffer), wrgb = bytes(w.rgb);
-  const cx = new Float64Array(bytes(w.cx).buffer), cy = new Float64Array(bytes(w.cy).buffer);
   const isWet = (k) => (wet[k >> 3] >> (7 - (k & 7))) & 1;
-  const used = new Uint8Array((rows + 1) * C);
-  for (let k = 0; k < rows * cols; k++) {
+  const used = new Uint8Array((g.rows + 1) * C);
+  for (let k = 0; k < cells.length; k++) {
     if (!isWet(k)) continue;
-    const q = Math.floor(k / cols) * C + (k % cols);
+    const q = Math.floor(cells[k] / cols) * C + (cells[k] % cols);
     used[q] = used[q + 1] = used[q + C] = used[q + C + 1] = 1;
   }
-  const level = new Float32Array((rows + 1) * C);
+  const level = new Float32Array(used.length);
   for (let q = 0, n = 0; q < level.length; q++) if (used[q]) level[q] = lev[n++];
   const [poly, arr] = cellRgb(actor); const rgb = arr.getData();
   const pts = poly.getPoints().getData();
-  for (let k = 0, n = 0; k < rows * cols; k++) {
-    const r = Math.floor(k / cols), c = k % cols, b = 12 * k;
+  for (let k = 0, n = 0; k < cells.length; k++) {
+    const r = Math.floor(cells[k] / cols), c = cells[k] % cols, b = 12 * k;
     if (isWet(k)) {
       const ij = [[r + 1, c], [r + 1, c + 1], [r, c + 1], [r, c]];
       for (let v = 0; v < 4; v++) {
@@ -130,13 +146,13 @@ function applyWater(actor, w) {
       n++;
     } else {
       for (let v = 0; v < 4; v++) {
-        pts[b + 3 * v] = cx[c]; pts[b + 3 * v + 1] = cy[r]; pts[b + 3 * v + 2] = w.floor;
+        pts[b + 3 * v] = cx[c]; pts[b + 3 * v + 1] = cy[r]; pts[b + 3 * v + 2] = g.floor;
       }
     }
   }
   poly.getPoints().modified(); arr.modified(); poly.modified();
 }
-function apply(doc, d) {
+function apply(doc, d, grids) {
   const ptrs = [...Object.keys(d.visible || {}), ...(d.colors || []).map(c => c.actor),
                 ...(d.water ? [d.water.actor] : [])];
   const actors = {}; let owner = null;
@@ -147,7 +163,7 @@ function apply(doc, d) {
   }
   for (const [ptr, v] of Object.entries(d.visible || {})) actors[ptr].setVisibility(v);
   for (const c of d.colors || []) applyColors(actors[c.actor], c);
-  if (d.water) applyWater(actors[d.water.actor], d.water);
+  if (d.water) applyWater(actors[d.water.actor], d.water, grids[d.water.actor]);
   if (owner) {
     owner.renderer_el.getRenderer().resetCameraClippingRange();
     owner.renderer_el.getRenderWindow().render();
@@ -160,7 +176,7 @@ export function render({ model, view }) {
   function drain() {
     timer = null;
     while (queue.length) {
-      if (!apply(doc, queue[0])) {
+      if (!apply(doc, queue[0], model.grids)) {
         if (++tries < 120) timer = setTimeout(drain, 250);   // scene not built yet
         return;
       }

@@ -117,7 +117,9 @@ class ViewModel:
         else:
             xx, yy = np.meshgrid(x, y)
             ground = self.city.terrain.sample(xx.ravel(), yy.ravel()).reshape(xx.shape)
-        return WaterSurface(ground, x, y, tuple(self.origin))
+        peak = flood["max_depth"] if "max_depth" in flood else flood["depth"].max("time")
+        ever = WaterSurface(ground, x, y, tuple(self.origin)).wet(peak.to_numpy())
+        return WaterSurface(ground, x, y, tuple(self.origin), cells=np.flatnonzero(ever))
 
     def depth(self, i: int) -> np.ndarray:
         """Water depth grid (m) of frame ``i``."""

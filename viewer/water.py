@@ -32,6 +32,9 @@ class WaterSurface:
         ``(x0, y0, z0)`` subtracted from the coordinates, the scene's local origin.
     threshold : float
         Cells with depth above this (m) are wet.
+    cells : numpy.ndarray, optional
+        Row-major indices of the flood cells that :meth:`grid` covers (those that
+        are ever wet, say); all cells by default.
 
     Examples
     --------
@@ -42,7 +45,8 @@ class WaterSurface:
     """
 
     def __init__(self, ground: np.ndarray, x: np.ndarray, y: np.ndarray,
-                 origin: tuple[float, float, float], *, threshold: float = 0.01) -> None:
+                 origin: tuple[float, float, float], *, threshold: float = 0.01,
+                 cells: np.ndarray | None = None) -> None:
         ground = np.asarray(ground, dtype=np.float64)
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
@@ -59,6 +63,8 @@ class WaterSurface:
         self._cy = np.concatenate([y - dy / 2, [y[-1] + dy / 2]]) - origin[1]
         self._z0 = float(origin[2])
         self.shape = ground.shape
+        self.cells = np.arange(ground.size) if cells is None else \
+            np.asarray(cells, dtype=np.int64).ravel()
 
     def wet(self, depth: np.ndarray) -> np.ndarray:
         """Boolean mask of the wet cells (depth above the threshold; NaN is dry)."""
@@ -99,7 +105,7 @@ class WaterSurface:
             return wet, total / count - self._z0
 
     def grid(self) -> pv.PolyData:
-        """One quad per flood cell (4 own points each, cell ``k`` = row-major cell),
+        """One quad per flood cell of :attr:`cells` (4 own points each, in that order),
         all dry: the fixed mesh whose points :meth:`points` moves.
 
         Examples
@@ -111,7 +117,7 @@ class WaterSurface:
         4.0
         """
         rows, cols = self.shape
-        n = rows * cols
+        n = self.cells.size
         faces = np.column_stack([np.full(n, 4), np.arange(4 * n).reshape(n, 4)])
         wet = np.zeros(self.shape, bool)
         return pv.PolyData(self.points(wet, np.full((rows + 1, cols + 1), np.nan)),
@@ -131,12 +137,12 @@ class WaterSurface:
         """Points of :meth:`grid` for the output of :meth:`levels`: wet cells get
         their corners at the water level (counter-clockwise from the south-west,
         seen from above), dry cells collapse onto their north-west corner at
-        :attr:`floor`. float32 ``(4 * rows * cols, 3)``."""
-        rows, cols = self.shape
-        r, c = np.divmod(np.arange(rows * cols), cols)
+        :attr:`floor`. float32 ``(4 * len(cells), 3)``."""
+        cols = self.shape[1]
+        r, c = np.divmod(self.cells, cols)
         ci = np.stack([r + 1, r + 1, r, r], axis=1)
         cj = np.stack([c, c + 1, c + 1, c], axis=1)
-        dry = ~wet.ravel()
+        dry = ~wet.ravel()[self.cells]
         ci[dry], cj[dry] = r[dry, None], c[dry, None]
         z = level[ci, cj]
         z[dry] = self.floor
