@@ -128,6 +128,7 @@ def scene_origin(city) -> tuple[float, float, float]:
         base = city.buildings["base"].to_numpy(float)
         if np.isfinite(base).any():
             lows.append(float(np.nanmin(base)))
+    lows += [float(np.asarray(getattr(m, "mesh", m).bounds)[0, 2]) for m in city.bim.values()]
     z0 = float(np.floor(min(lows))) if lows else 0.0
     return (float(np.round((xmin + xmax) / 2)), float(np.round((ymin + ymax) / 2)), z0)
 

@@ -112,3 +112,42 @@ def validate_cityjson(cityjson_schema):
         assert not errors, (f"{len(errors)} schema errors; first at "
                             f"{list(errors[0].absolute_path)}: {errors[0].message[:300]}")
     return check
+
+
+# -- the Khronos glTF validator (npm package gltf-validator) --------------------------------
+_VALIDATE_JS = """
+const validator = require(process.argv[2]);
+const fs = require('fs');
+validator.validateBytes(new Uint8Array(fs.readFileSync(process.argv[3])))
+  .then((report) => console.log(JSON.stringify(report.issues)))
+  .catch((error) => { console.error(error); process.exit(1); });
+"""
+
+
+@pytest.fixture(scope="session")
+def validate_glb(tmp_path_factory):
+    """Return a function that runs the official Khronos glTF validator on a GLB file,
+    asserts it reports no error and returns its issues report."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed to run the Khronos glTF validator")
+    cache = Path(os.environ.get("CITYTWIN_NPM_CACHE",
+                                Path.home() / ".cache" / "citytwin" / "npm"))
+    package = cache / "node_modules" / "gltf-validator"
+    if not package.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--prefix", str(cache), "--no-audit", "--no-fund",
+                        "gltf-validator"], check=True, capture_output=True, timeout=300)
+    script = tmp_path_factory.mktemp("gltf") / "validate.js"
+    script.write_text(_VALIDATE_JS)
+
+    def check(path: Path) -> dict:
+        out = subprocess.run(["node", str(script), str(package), str(path)], capture_output=True,
+                             text=True, check=True, timeout=300)
+        report = json.loads(out.stdout)
+        assert report["numErrors"] == 0, report["messages"][:5]
+        return report
+    return check

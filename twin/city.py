@@ -94,9 +94,13 @@ class City:
     # -- description -----------------------------------------------------
     @property
     def bounds(self) -> tuple[float, float, float, float]:
-        """``(xmin, ymin, xmax, ymax)`` over the terrain and all vector layers."""
+        """``(xmin, ymin, xmax, ymax)`` over the terrain, the vector layers, the
+        sensor stations and the BIM models."""
         boxes = [gdf.total_bounds for gdf in (self.buildings, self.roads, self.water,
                                               self.landuse) if len(gdf)]
+        if self.sensors is not None and len(self.sensors.stations):
+            boxes.append(self.sensors.stations.total_bounds)
+        boxes += [np.asarray(m.mesh.bounds)[:, :2].ravel() for m in self.bim.values()]
         if self.terrain is not None:
             boxes.append(np.array(self.terrain.bounds))
         if not boxes:

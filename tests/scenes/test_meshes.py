@@ -200,8 +200,9 @@ def test_scene_without_terrain_uses_building_centre(city):
     scene = city_scene(city, layers=("buildings", "roads"))
     xmin, ymin, xmax, ymax = city.buildings.total_bounds
     assert scene.origin[:2] == (round((xmin + xmax) / 2), round((ymin + ymax) / 2))
-    assert scene.origin[2] == 22.0
-    assert np.allclose(scene.blocks["roads"].points[:, 2], 0.2 - 22.0)
+    lowest = min(city.buildings["base"].min(), city.bim["court"].bounds[0, 2])  # BIM included
+    assert scene.origin[2] == np.floor(lowest)
+    assert np.allclose(scene.blocks["roads"].points[:, 2], 0.2 - scene.origin[2])
 
 
 def test_ground_height_bilinear_and_outside(terrain):
