@@ -51,3 +51,22 @@ def test_fly_to_moves_the_pane_camera(view):
     assert view.pane.camera["focalPoint"] != before
     with pytest.raises(KeyError):
         view.fly_to("nowhere")
+
+
+def test_frame_change_streams_only_the_changes(view):
+    import base64
+    seq = view.stream.delta.get("seq", 0)
+    view.show_frame(2)
+    delta = view.stream.delta
+    assert delta["seq"] == seq + 1
+    cells = np.frombuffer(base64.b64decode(view.stream.grids[delta["water"]["actor"]]["cells"]),
+                          "<u4")
+    wet = np.unpackbits(np.frombuffer(base64.b64decode(delta["water"]["wet"]), np.uint8))
+    assert wet[:cells.size].sum() == 20 == view.water_cells       # rows 4-5 of the tiny run
+    level = np.frombuffer(base64.b64decode(delta["water"]["level"]), "<f4")
+    assert level.size == 2 * 11 + 11                                # corner rows 4, 5, 6
+    roads = [c for c in delta["colors"] if c["actor"] == view.actors["roads"].__this__]
+    rgb = np.frombuffer(base64.b64decode(roads[0]["rgb"]), np.uint8).reshape(-1, 3)
+    assert (rgb == palette.ROAD_CLOSED).all() and len(rgb) == view.meshes["roads"].n_cells
+    view.show_frame(2)                                             # nothing new to recolour
+    assert view.stream.delta["colors"] == []
