@@ -13,6 +13,10 @@ existing vtk.js arrays and renders once:
   the corners they touch (float32, row-major corner order) and their colours
   (uint8).
 
+The stream also stops the pane redrawing the scene on every page layout (Panel's
+VTK view renders twice per layout, e.g. on a tab switch): it redraws only when
+its size changed.
+
 Actors are named by their VTK pointer (``actor.__this__``), which the pane also
 uses as the id of the actor in the browser. Every update is absolute (values,
 not differences), so applying one twice is harmless.
@@ -170,7 +174,35 @@ function apply(doc, d, grids) {
   }
   return true;
 }
+function findViews(root, owner) {
+  const out = []; const stack = [root];
+  while (stack.length) {
+    const v = stack.pop();
+    if (!v) continue;
+    if (v.model && v.model.renderer_el !== undefined && typeof v.model.getActors === "function") out.push(v);
+    for (const c of (v.child_views || [])) stack.push(c);
+  }
+  return out;
+}
+function guardLayout(v) {
+  // the VTK view redraws the scene on every page layout (twice); redraw only when its size changed
+  if (v._layoutGuard) return;
+  v._layoutGuard = true;
+  const original = v.after_layout.bind(v);
+  let size = null;
+  v.after_layout = () => {
+    const r = v.el.getBoundingClientRect(), now = `${r.width}x${r.height}`;
+    if (now === size && v._renderable) return;
+    size = now; original();
+  };
+}
 export function render({ model, view }) {
+  let guardTries = 0;
+  const guard = setInterval(() => {
+    const views = findViews(view.root);
+    views.forEach(guardLayout);
+    if (views.length || ++guardTries > 100) clearInterval(guard);
+  }, 100);
   const queue = []; let timer = null; let tries = 0;
   const doc = view.model.document;
   function drain() {
