@@ -207,14 +207,18 @@ class MapView:
     def set_states(self, road_closed: np.ndarray, sensor_colors: np.ndarray | None) -> None:
         """Colour closed roads red and sensors by status on the map."""
         if len(self.city.roads):
-            colors = np.where(road_closed, palette.hex_color(palette.ROAD_CLOSED), "#8a8f99")
-            self.road_source.data = {**self.road_source.data, "color": colors.tolist()}
+            colors = np.where(road_closed, palette.hex_color(palette.ROAD_CLOSED),
+                              "#8a8f99").tolist()
+            if colors != list(self.road_source.data["color"]):
+                # one column: assigning the whole dict would re-send every road's geometry
+                self.road_source.data["color"] = colors
         if self.sensor_source is not None and sensor_colors is not None:
             hexes = np.array(["#{:02x}{:02x}{:02x}".format(*c) for c in map(tuple, np.unique(
                 sensor_colors, axis=0))])
             _, code = np.unique(sensor_colors, axis=0, return_inverse=True)
-            self.sensor_source.data = {**self.sensor_source.data,
-                                       "color": hexes[code.ravel()].tolist()}
+            colors = hexes[code.ravel()].tolist()
+            if colors != list(self.sensor_source.data["color"]):
+                self.sensor_source.data["color"] = colors
 
     def _measured(self) -> None:
         parts = []
