@@ -365,7 +365,6 @@ def read_buildings(path: str | os.PathLike, *, crs, layer: str | None = None,
     where = {"file": Path(path), "layer": layer}
     city_crs = CRS.from_user_input(crs)
     dsm, dtm = (None if r is None else _in_crs(r, city_crs) for r in (dsm, dtm))
-    n = len(gdf)
     geoms = gdf.geometry.values
 
     value = _numeric(gdf, height, lambda v: (v > 0) & (v <= _MAX_HEIGHT_M),

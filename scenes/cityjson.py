@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 
 from geodata.errors import DataError, DataWarning, describe_ids
-from scenes.meshes import (_heights, _ids, _ring_vertices, ground_height, polygon_parts,
+from scenes.meshes import (_ids, _ring_vertices, ground_height, polygon_parts, prism_rings,
                            road_surfaces, terrain_mesh, triangulate, water_levels)
 
 __all__ = ["write_cityjson", "reference_system_url", "SCALE", "MAX_TIN_TRIANGLES"]
@@ -178,14 +178,10 @@ def _attributes(gdf, rename: dict[str, str]) -> list[dict]:
 
 
 def _buildings(gdf, keys: list[str], pool: _VertexPool) -> dict[str, dict]:
-    height, base = _heights(gdf)
-    parts, row = polygon_parts(gdf.geometry.values, _ids(gdf), layer="buildings")
-    parts = shapely.orient_polygons(shapely.remove_repeated_points(parts), exterior_cw=False)
-    xy, ring_next, point_part = _ring_vertices(parts)
-    m = len(xy)
-    bottom = base[row][point_part]
-    top = bottom + height[row][point_part]
-    start = pool.add(np.concatenate([np.column_stack([xy, bottom]), np.column_stack([xy, top])]))
+    p = prism_rings(gdf)
+    parts, row, ring_next, point_part = p.parts, p.row, p.ring_next, p.point_part
+    m = len(p.xy)
+    start = pool.add(p.points)
     k = np.arange(m)
     walls = np.column_stack([k, ring_next, ring_next + m, k + m]) + start
     rings, ring_part = shapely.get_rings(parts, return_index=True)

@@ -25,7 +25,8 @@ from scenes import style
 
 __all__ = ["Scene", "scene_bounds", "scene_origin", "city_scene", "terrain_mesh",
            "buildings_mesh", "roads_mesh", "water_mesh", "sensors_mesh", "bim_mesh",
-           "polygon_parts", "triangulate", "road_surfaces", "ground_height", "water_levels"]
+           "polygon_parts", "triangulate", "road_surfaces", "ground_height", "water_levels",
+           "PrismRings", "prism_rings"]
 
 LAYERS = ("terrain", "buildings", "roads", "water", "sensors", "bim")
 LANE_WIDTH = 3.5
@@ -232,6 +233,46 @@ def terrain_mesh(raster: Raster, origin, *, step: int = 1) -> pv.PolyData:
 
 
 # -- buildings ----------------------------------------------------------------
+@dataclass(frozen=True)
+class PrismRings:
+    """The ring vertices of LoD1 building prisms, shared by the mesh and CityJSON writers.
+
+    ``points`` holds the ``m`` footprint vertices at the base followed by the
+    same vertices at the roof; ``ring_next[k]`` is the vertex after ``k`` on its
+    ring, ``point_part[k]`` the footprint part of vertex ``k``, and ``row[p]``
+    the building row of part ``p``.
+    """
+
+    parts: np.ndarray
+    row: np.ndarray
+    xy: np.ndarray
+    ring_next: np.ndarray
+    point_part: np.ndarray
+    points: np.ndarray
+
+
+def prism_rings(buildings) -> PrismRings:
+    """Oriented footprint parts and their base and roof ring vertices, from arrays.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> b = gpd.GeoDataFrame({"id": ["a"], "height": [10.0], "base": [2.0]},
+    ...                      geometry=[box(0, 0, 4, 5)])
+    >>> prism_rings(b).points[:, 2].tolist()
+    [2.0, 2.0, 2.0, 2.0, 12.0, 12.0, 12.0, 12.0]
+    """
+    height, base = _heights(buildings)
+    parts, row = polygon_parts(buildings.geometry.values, _ids(buildings), layer="buildings")
+    parts = shapely.orient_polygons(shapely.remove_repeated_points(parts), exterior_cw=False)
+    xy, ring_next, point_part = _ring_vertices(parts)
+    bottom = base[row][point_part]
+    top = bottom + height[row][point_part]
+    points = np.concatenate([np.column_stack([xy, bottom]), np.column_stack([xy, top])])
+    return PrismRings(parts, row, xy, ring_next, point_part, points)
+
+
 def buildings_mesh(buildings, origin) -> pv.PolyData:
     """LoD1 prisms of all buildings as one closed, outward-facing mesh.
 
@@ -268,14 +309,10 @@ def buildings_mesh(buildings, origin) -> pv.PolyData:
     >>> round(buildings_mesh(b, (0, 0, 0)).volume, 6)
     200.0
     """
-    height, base = _heights(buildings)
-    parts, row = polygon_parts(buildings.geometry.values, _ids(buildings), layer="buildings")
-    parts = shapely.orient_polygons(shapely.remove_repeated_points(parts), exterior_cw=False)
-    xy, ring_next, point_part = _ring_vertices(parts)
+    p = prism_rings(buildings)
+    parts, row, xy, ring_next, point_part = p.parts, p.row, p.xy, p.ring_next, p.point_part
     m = len(xy)
-    bottom = base[row][point_part]
-    top = bottom + height[row][point_part]
-    pts = np.concatenate([np.column_stack([xy, bottom]), np.column_stack([xy, top])])
+    pts = p.points
 
     k = np.arange(m)
     walls = np.concatenate([np.column_stack([k, ring_next, ring_next + m]),
