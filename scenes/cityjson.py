@@ -234,12 +234,17 @@ def _multisurface(kind: str, keys, attrs: list[dict], surfaces: list[np.ndarray]
             for key, a, s in zip(keys, attrs, surfaces) if len(s)}
 
 
-def _roads(gdf, keys, terrain, pool: _VertexPool) -> dict:
-    parts, row = road_surfaces(gdf, step=5.0 if terrain is None else max(terrain.cell_size, 1.0))
+def _draped(parts, row, n: int, terrain, pool: _VertexPool) -> list:
+    """Triangles of polygon parts draped on the terrain, grouped per feature."""
     xy, owner = triangulate(parts)
     flat = xy.reshape(-1, 2)
     z = ground_height(terrain, flat[:, 0], flat[:, 1])
-    surfaces = _surfaces(xy, z, row[owner], len(gdf), pool)
+    return _surfaces(xy, z, row[owner], n, pool)
+
+
+def _roads(gdf, keys, terrain, pool: _VertexPool) -> dict:
+    parts, row = road_surfaces(gdf, step=5.0 if terrain is None else max(terrain.cell_size, 1.0))
+    surfaces = _draped(parts, row, len(gdf), terrain, pool)
     return _multisurface("Road", keys, _attributes(gdf, {"class": "function"}), surfaces)
 
 
@@ -247,10 +252,7 @@ def _landuse(gdf, keys, terrain, pool: _VertexPool) -> dict:
     step = 5.0 if terrain is None else max(terrain.cell_size, 1.0)
     parts, row = polygon_parts(shapely.segmentize(gdf.geometry.values, step), _ids(gdf),
                                layer="landuse")
-    xy, owner = triangulate(parts)
-    flat = xy.reshape(-1, 2)
-    z = ground_height(terrain, flat[:, 0], flat[:, 1])
-    surfaces = _surfaces(xy, z, row[owner], len(gdf), pool)
+    surfaces = _draped(parts, row, len(gdf), terrain, pool)
     return _multisurface("LandUse", keys, _attributes(gdf, {"class": "function"}), surfaces)
 
 
