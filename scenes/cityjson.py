@@ -26,8 +26,9 @@ import pandas as pd
 import shapely
 
 from geodata.errors import DataError, DataWarning, describe_ids
-from scenes.meshes import (_ids, _ring_vertices, ground_height, polygon_parts, prism_rings,
-                           road_surfaces, terrain_mesh, triangulate, water_levels)
+from scenes.geometry import (feature_ids, ground_height, polygon_parts, prism_rings,
+                             ring_vertices, road_surfaces, triangulate, water_levels)
+from scenes.meshes import terrain_mesh
 
 __all__ = ["write_cityjson", "reference_system_url", "SCALE", "MAX_TIN_TRIANGLES"]
 
@@ -160,7 +161,7 @@ def _extent(vertices: np.ndarray, translate) -> list[float]:
 
 # -- objects --------------------------------------------------------------------
 def _unique_keys(gdf, layer: str, taken: dict) -> list[str]:
-    ids = _ids(gdf)
+    ids = feature_ids(gdf)
     dup = pd.Series(ids).duplicated(keep=False).to_numpy()
     if dup.any():
         raise DataError("ids repeat", layer=layer, feature=describe_ids(np.unique(ids[dup])),
@@ -250,7 +251,7 @@ def _roads(gdf, keys, terrain, pool: _VertexPool) -> dict:
 
 def _landuse(gdf, keys, terrain, pool: _VertexPool) -> dict:
     step = 5.0 if terrain is None else max(terrain.cell_size, 1.0)
-    parts, row = polygon_parts(shapely.segmentize(gdf.geometry.values, step), _ids(gdf),
+    parts, row = polygon_parts(shapely.segmentize(gdf.geometry.values, step), feature_ids(gdf),
                                layer="landuse")
     surfaces = _draped(parts, row, len(gdf), terrain, pool)
     return _multisurface("LandUse", keys, _attributes(gdf, {"class": "function"}), surfaces)
@@ -259,9 +260,9 @@ def _landuse(gdf, keys, terrain, pool: _VertexPool) -> dict:
 def _water(gdf, keys, terrain, pool: _VertexPool) -> dict:
     """Flat polygons (with holes) at the water level of each water body."""
     levels = water_levels(gdf, terrain)
-    parts, row = polygon_parts(gdf.geometry.values, _ids(gdf), layer="water")
+    parts, row = polygon_parts(gdf.geometry.values, feature_ids(gdf), layer="water")
     parts = shapely.orient_polygons(shapely.remove_repeated_points(parts), exterior_cw=False)
-    xy, _, point_part = _ring_vertices(parts)
+    xy, _, point_part = ring_vertices(parts)
     start = pool.add(np.column_stack([xy, levels[row][point_part]]))
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     ring_idx = np.split(np.arange(len(xy)) + start,

@@ -10,9 +10,8 @@ import trimesh
 
 from geodata.errors import DataError, DataWarning
 from scenes import style
-from scenes.meshes import (Scene, buildings_mesh, city_scene, ground_height, roads_mesh,
-                           scene_bounds, scene_origin, sensors_mesh, terrain_mesh, triangulate,
-                           water_mesh, bim_mesh)
+from scenes.meshes import (Scene, bim_mesh, buildings_mesh, city_scene, roads_mesh, scene_bounds,
+                           scene_origin, sensors_mesh, terrain_mesh, water_mesh)
 
 X0, Y0 = 585000.0, 3363000.0
 
@@ -53,20 +52,6 @@ def test_building_heights_and_attributes(buildings):
     assert (mesh.cell_data["use_code"][office] == list(style.BUILDING_USE_COLORS).index("office")).all()
     roof = mesh.cell_data["surface"] == 2
     assert z[mesh.regular_faces[roof]].min() >= 22.0 + 6.0 - 1e-4   # roofs are on top
-
-
-def test_triangulation_respects_holes_and_concavity():
-    court = shapely.Polygon([(0, 0), (30, 0), (30, 30), (0, 30)],
-                            [[(10, 10), (10, 20), (20, 20), (20, 10)]])
-    vee = shapely.Polygon([(0, 0), (30, 0), (30, 30), (15, 10), (0, 30)])
-    xy, owner = triangulate([court, vee])
-    d1, d2 = xy[:, 1] - xy[:, 0], xy[:, 2] - xy[:, 0]
-    area = 0.5 * (d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0])
-    assert (area > 0).all()                                   # counter-clockwise
-    assert area[owner == 0].sum() == pytest.approx(800.0)
-    assert area[owner == 1].sum() == pytest.approx(600.0)
-    centroids = shapely.points(xy.mean(axis=1))
-    assert not shapely.contains(shapely.box(10, 10, 20, 20), centroids[owner == 0]).any()
 
 
 def test_buildings_bad_heights_raise_naming_ids(buildings):
@@ -205,9 +190,5 @@ def test_scene_without_terrain_uses_building_centre(city):
     assert np.allclose(scene.blocks["roads"].points[:, 2], 0.2 - scene.origin[2])
 
 
-def test_ground_height_bilinear_and_outside(terrain):
-    x = np.array([X0 + 100.0, X0 - 50.0])
-    z = ground_height(terrain, x, [Y0 + 100.0, Y0 + 100.0])
-    assert z[0] == pytest.approx(_plane(X0 + 100.0), abs=1e-5)
-    assert z[1] == pytest.approx(_plane(X0 + 2.5), abs=1e-5)   # clamped to the edge cell
+def test_scene_origin_is_float():
     assert isinstance(Scene((0, 0, 0), 4547).origin[0], float)
