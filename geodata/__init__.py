@@ -13,12 +13,12 @@ Examples
 from geodata.bim import BimModel, Placement, read_bim, read_ifc, read_mesh_model
 from geodata.cityjson import CityJSONLayers, read_cityjson
 from geodata.errors import DataError, DataWarning
-from geodata.raster import Raster, read_raster
+from geodata.raster import GridSpec, Raster, check_grid_memory, read_raster
 from geodata.sensors import SENSOR_KINDS, SensorTable, read_sensors
 from geodata.vector import (check_overlap, read_buildings, read_landuse, read_layer,
                             read_roads, read_water)
 
-__all__ = ["DataError", "DataWarning", "Raster", "read_raster", "SENSOR_KINDS", "SensorTable",
-           "read_sensors", "check_overlap", "read_buildings", "read_landuse", "read_layer",
+__all__ = ["DataError", "DataWarning", "GridSpec", "Raster", "check_grid_memory", "read_raster",
+           "SENSOR_KINDS", "SensorTable", "read_sensors", "check_overlap", "read_buildings", "read_landuse", "read_layer",
            "read_roads", "read_water", "BimModel", "Placement", "read_bim", "read_ifc",
            "read_mesh_model", "CityJSONLayers", "read_cityjson"]

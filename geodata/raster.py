@@ -21,8 +21,9 @@ from scipy import ndimage, sparse
 from scipy.sparse.linalg import spsolve
 
 from geodata.errors import DataError
+from geodata.grid import GridSpec, check_grid_memory
 
-__all__ = ["Raster", "read_raster"]
+__all__ = ["GridSpec", "Raster", "check_grid_memory", "read_raster"]
 
 
 @dataclass
@@ -60,9 +61,15 @@ class Raster:
         if self.data.ndim != 2:
             raise DataError(f"raster must be 2-D, got shape {self.data.shape}",
                             fix="pass a single band")
+        self.transform = self.grid.transform      # validates: north-up, finite, non-empty
         self.crs = CRS.from_user_input(self.crs)
 
-    # -- geometry -----------------------------------------------------------
+    # -- geometry (all of it from :class:`GridSpec`) -------------------------
+    @property
+    def grid(self) -> GridSpec:
+        """The grid's geometry: transform and shape."""
+        return GridSpec(self.transform, self.data.shape)
+
     @property
     def shape(self) -> tuple[int, int]:
         """``(rows, cols)``."""
@@ -70,39 +77,36 @@ class Raster:
 
     @property
     def cell_size(self) -> float:
-        """Cell width in CRS units (cells are assumed square)."""
-        return float(abs(self.transform.a))
+        """Cell width in CRS units (cells must be square)."""
+        return self.grid.cell_size
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         """``(xmin, ymin, xmax, ymax)`` of the grid's outer edges."""
-        rows, cols = self.shape
-        x0, y0 = self.transform @ (0, 0)
-        x1, y1 = self.transform @ (cols, rows)
-        return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        return self.grid.bounds
 
     @property
     def x(self) -> np.ndarray:
         """x of cell centres along a row, shape ``(cols,)``."""
-        cols = self.shape[1]
-        return self.transform.c + self.transform.a * (np.arange(cols) + 0.5)
+        return self.grid.x
 
     @property
     def y(self) -> np.ndarray:
         """y of cell centres down a column, shape ``(rows,)`` (north first)."""
-        rows = self.shape[0]
-        return self.transform.f + self.transform.e * (np.arange(rows) + 0.5)
+        return self.grid.y
 
     def index(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         """Return integer ``(row, col)`` of the cells containing points ``(x, y)``.
 
         Points outside the grid get indices outside ``[0, rows)`` / ``[0, cols)``.
         """
-        col, row = ~self.transform @ (np.asarray(x, float), np.asarray(y, float))
-        return np.floor(row).astype(int), np.floor(col).astype(int)
+        return self.grid.index(x, y)
 
     def sample(self, x, y) -> np.ndarray:
         """Value of the cell under each point; NaN outside the grid.
+
+        For a bilinear value between cell centres use
+        ``raster.grid.sample(raster.data, x, y)``.
 
         Examples
         --------
@@ -112,9 +116,9 @@ class Raster:
         >>> r.sample([0.5, 1.5, 9.0], [1.5, 0.5, 0.0]).tolist()
         [0.0, 3.0, nan]
         """
-        row, col = self.index(x, y)
-        rows, cols = self.shape
-        inside = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
+        grid = self.grid
+        row, col = grid.index(x, y)
+        inside = grid.contains(row, col)
         out = np.full(np.shape(row), np.nan, dtype="float32")
         out[inside] = self.data[row[inside], col[inside]]
         return out
@@ -168,11 +172,8 @@ class Raster:
         (2, 2)
         """
         cell_size = _positive(cell_size, "cell_size")
-        xmin, ymin, xmax, ymax = self.bounds
-        cols = max(1, int(np.ceil((xmax - xmin) / cell_size - 1e-9)))
-        rows = max(1, int(np.ceil((ymax - ymin) / cell_size - 1e-9)))
-        transform = Affine(cell_size, 0.0, xmin, 0.0, -cell_size, ymax)
-        return self._warp(self.crs, transform, (rows, cols), resampling)
+        grid = GridSpec.from_bounds(*self.bounds, cell_size)
+        return self._warp(self.crs, grid.transform, grid.shape, resampling)
 
     def _warp(self, dst_crs: CRS, transform: Affine, shape: tuple[int, int],
               resampling: str) -> "Raster":
@@ -364,13 +365,23 @@ def read_raster(path: str | os.PathLike, *, band: int = 1) -> Raster:
     if transform.b != 0 or transform.d != 0:
         raise DataError("rotated rasters are not supported", file=path,
                         fix="warp it to a north-up grid with gdalwarp")
-    return Raster(data, transform, CRS.from_user_input(crs.to_wkt()))
+    if transform.e > 0:                      # south-up file: flip so that row 0 is north
+        data = data[::-1].copy()
+        transform = Affine(transform.a, 0.0, transform.c, 0.0, -transform.e,
+                           transform.f + transform.e * data.shape[0])
+    try:
+        return Raster(data, transform, CRS.from_user_input(crs.to_wkt()))
+    except DataError as exc:
+        raise DataError(exc.problem, file=path, fix=exc.fix) from None
 
 
 def _positive(value: float, name: str) -> float:
-    value = float(value)
-    if not value > 0:
-        raise ValueError(f"{name} must be positive, got {value}")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise DataError(f"{name} must be a number, got {value!r}", fix=f"pass {name} in metres") from None
+    if not (np.isfinite(value) and value > 0):
+        raise DataError(f"{name} must be positive, got {value:g}", fix=f"pass {name} above 0")
     return value
 
 

@@ -227,3 +227,35 @@ def test_slope_in_degrees_crs_raises():
     r = Raster(np.zeros((3, 3), "float32"), Affine(0.01, 0, 114, 0, -0.01, 30), 4326)
     with pytest.raises(DataError, match="projected CRS"):
         r.slope()
+
+
+# -- grid geometry ----------------------------------------------------------
+
+def test_raster_geometry_comes_from_its_grid():
+    r = plane(0.1, 0.2)
+    assert r.grid.shape == r.shape and r.grid.transform == r.transform
+    assert r.bounds == r.grid.bounds and r.cell_size == r.grid.cell_size
+    # bilinear sampling of a plane through the grid is exact between centres
+    x, y = r.x[3] + 0.7, r.y[5] - 1.3
+    expected = 0.1 * (x - X0) + 0.2 * (y - Y0) + 10.0
+    assert r.grid.sample(r.data, [x], [y])[0] == pytest.approx(expected, abs=1e-4)
+
+
+def test_south_up_raster_is_rejected_in_memory_and_flipped_on_read(tmp_path):
+    data = np.arange(6, dtype="float32").reshape(2, 3)
+    with pytest.raises(DataError, match="north-up"):
+        Raster(data, Affine(1, 0, 0, 0, 1, 0), CRS.from_epsg(4547))
+    path = tmp_path / "south_up.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=2, width=3, count=1, dtype="float32",
+                       crs="EPSG:4547", transform=Affine(1, 0, X0, 0, 1, Y0)) as dst:
+        dst.write(data, 1)
+    r = read_raster(path)
+    assert r.transform.e < 0 and r.bounds == (X0, Y0, X0 + 3, Y0 + 2)
+    # the file's row 1 is the northern one (y from Y0+1 to Y0+2)
+    assert r.sample([X0 + 0.5], [Y0 + 1.5])[0] == 3.0
+
+
+@pytest.mark.parametrize("cell", [0, -2.0])
+def test_resample_bad_cell_size(cell):
+    with pytest.raises(DataError, match="cell_size"):
+        plane(0, 0).resample(cell)
