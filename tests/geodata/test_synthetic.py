@@ -338,3 +338,11 @@ def test_bim_school(sample, manifest, buildings):
     c = school.geometry.centroid
     assert np.hypot(c.x - p["x"], c.y - p["y"]) < 0.5
     assert school.geometry.area == pytest.approx(64 * 18, rel=0.01)
+
+
+def test_python_dash_m_runs_the_package(tmp_path):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "geodata.synthetic", "--help"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "--seed" in out.stdout, out.stderr
