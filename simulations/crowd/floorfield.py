@@ -1,0 +1,202 @@
+"""The floor field: travel time to the nearest target by fast marching, and its descent direction.
+
+People navigate down the gradient of a travel-time field ``T`` that solves the
+eikonal equation ``|grad T| = f`` (``f`` the slowness, s/m) with ``T = 0`` on the
+target cells (Sethian 1996). :func:`travel_time` is a first-order fast-marching
+solve on the 4-neighbour grid with a binary heap; :func:`descent` turns ``T``
+into unit walking directions per cell (upwind differences, so a direction never
+points into a cell that cannot be entered).
+
+Examples
+--------
+>>> import numpy as np
+>>> cost = np.ones((3, 5))
+>>> seed = np.full((3, 5), np.inf); seed[:, 0] = 0.0
+>>> t = travel_time(cost, seed, 1.0)
+>>> t[1].round(2).tolist()
+[0.0, 1.0, 2.0, 3.0, 4.0]
+>>> dx, dy = descent(t, 1.0)
+>>> float(dx[1, 3]), float(dy[1, 3])          # walk west
+(-1.0, 0.0)
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["travel_time", "descent"]
+
+
+@njit(cache=True, inline="always")
+def _push(hk, hv, n, key, val):
+    i = n
+    hk[i] = key
+    hv[i] = val
+    while i > 0:
+        p = (i - 1) >> 1
+        if hk[p] <= hk[i]:
+            break
+        hk[p], hk[i] = hk[i], hk[p]
+        hv[p], hv[i] = hv[i], hv[p]
+        i = p
+    return n + 1
+
+
+@njit(cache=True, inline="always")
+def _pop(hk, hv, n):
+    key, val = hk[0], hv[0]
+    n -= 1
+    hk[0] = hk[n]
+    hv[0] = hv[n]
+    i = 0
+    while True:
+        lft = 2 * i + 1
+        if lft >= n:
+            break
+        c = lft
+        if lft + 1 < n and hk[lft + 1] < hk[lft]:
+            c = lft + 1
+        if hk[i] <= hk[c]:
+            break
+        hk[c], hk[i] = hk[i], hk[c]
+        hv[c], hv[i] = hv[i], hv[c]
+        i = c
+    return key, val, n
+
+
+@njit(cache=True, inline="always")
+def _solve(t, done, cost, r, c, h):
+    """First-order upwind eikonal update of cell (r, c) from its accepted neighbours."""
+    rows, cols = t.shape
+    a = np.inf
+    if c > 0 and done[r, c - 1]:
+        a = t[r, c - 1]
+    if c < cols - 1 and done[r, c + 1] and t[r, c + 1] < a:
+        a = t[r, c + 1]
+    b = np.inf
+    if r > 0 and done[r - 1, c]:
+        b = t[r - 1, c]
+    if r < rows - 1 and done[r + 1, c] and t[r + 1, c] < b:
+        b = t[r + 1, c]
+    fh = cost[r, c] * h
+    lo = min(a, b)
+    if not np.isfinite(lo):
+        return np.inf
+    d = a - b
+    if np.isfinite(a) and np.isfinite(b) and abs(d) < fh:
+        return 0.5 * (a + b + np.sqrt(2.0 * fh * fh - d * d))
+    return lo + fh
+
+
+@njit(cache=True)
+def _march(cost, seed, h):
+    rows, cols = cost.shape
+    t = np.full((rows, cols), np.inf)
+    done = np.zeros((rows, cols), np.bool_)
+    cap = 4 * rows * cols + 8
+    hk = np.empty(cap)
+    hv = np.empty(cap, np.int64)
+    n = 0
+    for r in range(rows):
+        for c in range(cols):
+            if np.isfinite(seed[r, c]) and np.isfinite(cost[r, c]):
+                t[r, c] = seed[r, c]
+                n = _push(hk, hv, n, seed[r, c], r * cols + c)
+    while n > 0:
+        key, idx, n = _pop(hk, hv, n)
+        r = idx // cols
+        c = idx - r * cols
+        if done[r, c] or key > t[r, c]:
+            continue
+        done[r, c] = True
+        for k in range(4):
+            rr, cc = r, c
+            if k == 0:
+                rr = r - 1
+            elif k == 1:
+                rr = r + 1
+            elif k == 2:
+                cc = c - 1
+            else:
+                cc = c + 1
+            if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+                continue
+            if done[rr, cc] or not np.isfinite(cost[rr, cc]):
+                continue
+            tn = _solve(t, done, cost, rr, cc, h)
+            if tn < t[rr, cc]:
+                t[rr, cc] = tn
+                n = _push(hk, hv, n, tn, rr * cols + cc)
+    return t
+
+
+def travel_time(cost: np.ndarray, seed: np.ndarray, cell_size: float) -> np.ndarray:
+    """Travel time (s, or m for unit cost) from the seeded cells over the grid.
+
+    Parameters
+    ----------
+    cost : ndarray, (rows, cols)
+        Slowness (s/m) per cell; ``inf`` where nobody can walk.
+    seed : ndarray, (rows, cols)
+        Known times (0 on targets); ``inf`` elsewhere.
+    cell_size : float
+        Cell side (m).
+
+    Returns
+    -------
+    ndarray, float64
+        ``T``; ``inf`` where no seed can be reached.
+
+    Examples
+    --------
+    >>> cost = np.ones((1, 4)); seed = np.array([[np.inf, np.inf, np.inf, 0.0]])
+    >>> travel_time(cost, seed, 0.5).tolist()
+    [[1.5, 1.0, 0.5, 0.0]]
+    """
+    return _march(np.ascontiguousarray(cost, np.float64), np.ascontiguousarray(seed, np.float64),
+                  float(cell_size))
+
+
+@njit(cache=True)
+def _descent(t, h):
+    rows, cols = t.shape
+    gx = np.zeros((rows, cols), np.float32)
+    gy = np.zeros((rows, cols), np.float32)
+    for r in range(rows):
+        for c in range(cols):
+            tc = t[r, c]
+            if not np.isfinite(tc):
+                continue
+            w = t[r, c - 1] if c > 0 else np.inf
+            e = t[r, c + 1] if c < cols - 1 else np.inf
+            nn = t[r - 1, c] if r > 0 else np.inf
+            s = t[r + 1, c] if r < rows - 1 else np.inf
+            dx = 0.0
+            if e < tc and e <= w:
+                dx = (tc - e) / h
+            elif w < tc:
+                dx = -(tc - w) / h
+            dy = 0.0                      # y points north, rows run south
+            if nn < tc and nn <= s:
+                dy = (tc - nn) / h
+            elif s < tc:
+                dy = -(tc - s) / h
+            norm = np.sqrt(dx * dx + dy * dy)
+            if norm > 0.0:
+                gx[r, c] = dx / norm
+                gy[r, c] = dy / norm
+    return gx, gy
+
+
+def descent(t: np.ndarray, cell_size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Unit walking direction (east, north) per cell down the travel-time field.
+
+    Cells with no lower neighbour (targets, unreachable cells) get ``(0, 0)``.
+
+    Examples
+    --------
+    >>> t = np.array([[2.0, 1.0, 0.0]])
+    >>> [a.tolist() for a in descent(t, 1.0)]
+    [[[1.0, 1.0, 0.0]], [[0.0, 0.0, 0.0]]]
+    """
+    return _descent(np.ascontiguousarray(t, np.float64), float(cell_size))

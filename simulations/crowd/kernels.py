@@ -1,0 +1,242 @@
+"""Numba kernels of the crowd: cell lists and one step of the collision-free speed model.
+
+The collision-free speed model (Tordeux, Chraibi & Seyfried 2016) is first
+order: each step a person ``i`` takes the direction
+
+    e_i = normalise(e0_i + sum_j a exp((l - d_ij) / D) n_ji + sum_w b exp((r - d_iw) / D_w) n_wi)
+
+(``e0`` down the floor field, ``n_ji`` the unit vector from neighbour ``j`` to
+``i``, ``w`` the wall cells nearby, ``r = l / 2``) and walks at the speed
+
+    v_i = min(v0_i, max(0, (s_i - l) / T))
+
+where ``s_i`` is the distance to the nearest person ahead of ``i`` within a lane
+of half-width ``l`` around ``e_i``. Positions are updated together (Jacobi):
+``x_i += dt v_i e_i``. A move into a wall or blocked cell slides along the
+wall (one axis kept) or is refused, so nobody ever stands in a wall cell.
+
+Grid convention: ``h`` the cell side, row 0 north; a point ``(x, y)`` lies in
+column ``floor(x / h)`` and row ``floor((H - y) / h)``, ``H = rows h``. Cell
+codes: 0 wall, 1 walkable, 2 blocked (walkable ground made impassable).
+
+Examples
+--------
+>>> import numpy as np
+>>> pos = np.array([[0.5, 0.5], [2.5, 0.5], [0.7, 0.6]])
+>>> start, order = cell_lists(pos, np.arange(3), 1.0, 4, 1)
+>>> start.tolist(), sorted(order[:2].tolist())
+([0, 2, 2, 3, 3], [0, 2])
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["cell_lists", "step", "PARAMS"]
+
+PARAMS = ("dt", "length", "time_gap", "a", "d", "b", "d_wall", "cell", "height", "nb_cell")
+"""Order of the scalar parameters of :func:`step`."""
+
+
+@njit(cache=True)
+def cell_lists(pos, alive, hn, nbx, nby):
+    """Counting sort of the ``alive`` agents into square cells of side ``hn``.
+
+    Returns ``start`` (``nbx * nby + 1``: cell ``k`` holds ``order[start[k]:start[k+1]]``)
+    and ``order`` (agent indices).
+    """
+    ncell = nbx * nby
+    count = np.zeros(ncell + 1, np.int64)
+    key = np.empty(alive.size, np.int64)
+    for k in range(alive.size):
+        i = alive[k]
+        cx = min(max(int(pos[i, 0] / hn), 0), nbx - 1)
+        cy = min(max(int(pos[i, 1] / hn), 0), nby - 1)
+        key[k] = cy * nbx + cx
+        count[key[k] + 1] += 1
+    for c in range(ncell):
+        count[c + 1] += count[c]
+    fill = count[:-1].copy()
+    order = np.empty(alive.size, np.int64)
+    for k in range(alive.size):
+        order[fill[key[k]]] = alive[k]
+        fill[key[k]] += 1
+    return count, order
+
+
+@njit(cache=True, inline="always")
+def _cell_of(x, y, h, height, rows, cols):
+    """(row, col) of a point; (-1, -1) outside the grid."""
+    if x < 0.0 or y < 0.0:
+        return -1, -1
+    c = int(x / h)
+    r = int((height - y) / h)
+    if r < 0 or r >= rows or c < 0 or c >= cols:
+        return -1, -1
+    return r, c
+
+
+@njit(cache=True, inline="always")
+def _field_direction(f, gx, gy, x, y, h, height, code):
+    """Bilinear walking direction from the cell centres around ``(x, y)`` (walkable ones only)."""
+    rows, cols = code.shape
+    u = x / h - 0.5
+    v = (height - y) / h - 0.5
+    c0 = int(np.floor(u))
+    r0 = int(np.floor(v))
+    fu = u - c0
+    fv = v - r0
+    ex = 0.0
+    ey = 0.0
+    for dr in range(2):
+        for dc in range(2):
+            r = r0 + dr
+            c = c0 + dc
+            if r < 0 or r >= rows or c < 0 or c >= cols or code[r, c] == 0:
+                continue
+            w = (fv if dr else 1.0 - fv) * (fu if dc else 1.0 - fu)
+            ex += w * gx[f, r, c]
+            ey += w * gy[f, r, c]
+    norm = np.sqrt(ex * ex + ey * ey)
+    if norm < 1e-6:
+        r, c = _cell_of(x, y, h, height, rows, cols)
+        if r < 0:
+            return 0.0, 0.0
+        return gx[f, r, c], gy[f, r, c]
+    return ex / norm, ey / norm
+
+
+@njit(cache=True, inline="always")
+def _wall_push(x, y, code, h, height, b, d_wall, radius, wade):
+    """Sum of wall repulsions from the obstacle cells within reach of ``(x, y)``."""
+    rows, cols = code.shape
+    reach = radius + 12.0 * d_wall
+    m = int(np.ceil(reach / h))
+    r_c = int((height - y) / h)
+    c_c = int(x / h)
+    px = 0.0
+    py = 0.0
+    for r in range(r_c - m, r_c + m + 1):
+        for c in range(c_c - m, c_c + m + 1):
+            inside = 0 <= r < rows and 0 <= c < cols
+            if inside:
+                k = code[r, c]
+                if k == 1 or (k == 2 and wade):
+                    continue
+            x0 = c * h
+            y0 = height - (r + 1) * h
+            qx = min(max(x, x0), x0 + h)
+            qy = min(max(y, y0), y0 + h)
+            dx = x - qx
+            dy = y - qy
+            d = np.sqrt(dx * dx + dy * dy)
+            if d <= 1e-9 or d > reach:
+                continue
+            w = b * np.exp((radius - d) / d_wall)
+            px += w * dx / d
+            py += w * dy / d
+    return px, py
+
+
+@njit(cache=True, inline="always")
+def _enterable(x, y, h, height, code, wade):
+    rows, cols = code.shape
+    r, c = _cell_of(x, y, h, height, rows, cols)
+    if r < 0:
+        return False
+    k = code[r, c]
+    return k == 1 or (k == 2 and wade)
+
+
+@njit(cache=True, parallel=True, fastmath=True)
+def step(pos, v0, start_s, field, alive, cstart, corder, nbx, nby, gx, gy, code, labels,
+         exit_open, t, p, new_pos, speed, out_label):
+    """One model step for the ``alive`` agents.
+
+    Writes ``new_pos`` and ``speed`` (m/s) of each alive agent and
+    ``out_label`` (the exit label it stepped into, 0 if none). Agents whose start
+    time is after ``t`` stand still (and still take room).
+    """
+    dt, ell, tgap, a, dd, b, dw, h, height, hn = (p[0], p[1], p[2], p[3], p[4], p[5], p[6],
+                                                  p[7], p[8], p[9])
+    rows, cols = code.shape
+    radius = 0.5 * ell
+    for k in prange(alive.size):
+        i = alive[k]
+        x = pos[i, 0]
+        y = pos[i, 1]
+        new_pos[i, 0] = x
+        new_pos[i, 1] = y
+        speed[i] = 0.0
+        out_label[i] = 0
+        if t < start_s[i]:
+            continue
+        e0x, e0y = _field_direction(field[i], gx, gy, x, y, h, height, code)
+        if e0x == 0.0 and e0y == 0.0:
+            continue
+        rc, cc = _cell_of(x, y, h, height, rows, cols)
+        wade = rc >= 0 and code[rc, cc] == 2
+        cx = min(max(int(x / hn), 0), nbx - 1)
+        cy = min(max(int(y / hn), 0), nby - 1)
+        ex = e0x
+        ey = e0y
+        for gyc in range(max(cy - 1, 0), min(cy + 2, nby)):
+            for gxc in range(max(cx - 1, 0), min(cx + 2, nbx)):
+                cell = gyc * nbx + gxc
+                for q in range(cstart[cell], cstart[cell + 1]):
+                    j = corder[q]
+                    if j == i:
+                        continue
+                    dx = x - pos[j, 0]
+                    dy = y - pos[j, 1]
+                    d = np.sqrt(dx * dx + dy * dy)
+                    if d > ell + 12.0 * dd or d <= 1e-9:
+                        continue
+                    w = a * np.exp((ell - d) / dd)
+                    ex += w * dx / d
+                    ey += w * dy / d
+        wx, wy = _wall_push(x, y, code, h, height, b, dw, radius, wade)
+        ex += wx
+        ey += wy
+        norm = np.sqrt(ex * ex + ey * ey)
+        if norm < 1e-9:
+            ex = e0x
+            ey = e0y
+        else:
+            ex /= norm
+            ey /= norm
+        s = np.inf
+        for gyc in range(max(cy - 1, 0), min(cy + 2, nby)):
+            for gxc in range(max(cx - 1, 0), min(cx + 2, nbx)):
+                cell = gyc * nbx + gxc
+                for q in range(cstart[cell], cstart[cell + 1]):
+                    j = corder[q]
+                    if j == i:
+                        continue
+                    dx = pos[j, 0] - x
+                    dy = pos[j, 1] - y
+                    ahead = ex * dx + ey * dy
+                    if ahead <= 0.0 or abs(ex * dy - ey * dx) > ell:
+                        continue
+                    d = np.sqrt(dx * dx + dy * dy)
+                    if d < s:
+                        s = d
+        v = min(v0[i], max(0.0, (s - ell) / tgap))
+        nx = x + dt * v * ex
+        ny = y + dt * v * ey
+        if not _enterable(nx, ny, h, height, code, wade):
+            if _enterable(nx, y, h, height, code, wade):
+                ny = y
+            elif _enterable(x, ny, h, height, code, wade):
+                nx = x
+            else:
+                nx = x
+                ny = y
+        new_pos[i, 0] = nx
+        new_pos[i, 1] = ny
+        speed[i] = np.sqrt((nx - x) ** 2 + (ny - y) ** 2) / dt
+        r, c = _cell_of(nx, ny, h, height, rows, cols)
+        if r >= 0:
+            lab = labels[r, c]
+            if lab > 0 and exit_open[lab]:
+                out_label[i] = lab
