@@ -3,14 +3,13 @@
 A :class:`City` holds the terrain, buildings, roads, water, land use, sensors
 and BIM models of a district, all reprojected to one projected CRS in metres.
 It answers spatial questions (buildings in a polygon, the nearest road,
-sensors near a point) from STRtree indexes, and saves to / loads from a folder.
+sensors near a point) from STRtree indexes. Loading and saving live in
+:mod:`twin.manifest` (:func:`~twin.manifest.load_city`, :func:`~twin.manifest.save_city`).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -207,21 +206,6 @@ class City:
         row = self.roads.iloc[i].copy()
         row["distance"] = float(shapely.distance(self.roads.geometry.values[i], geom))
         return row
-
-    # -- persistence -------------------------------------------------------
-    def save(self, folder: str | os.PathLike) -> Path:
-        """Write every layer and a ``city.toml`` manifest to ``folder``.
-
-        :func:`twin.load_city` reads it back. The folder is written under a
-        temporary name and renamed, so a failed save leaves nothing behind.
-
-        Examples
-        --------
-        >>> city.save("out/my_city")  # doctest: +SKIP
-        PosixPath('out/my_city')
-        """
-        from twin.manifest import save_city
-        return save_city(self, folder)
 
 
 def _empty(kind: str) -> gpd.GeoDataFrame:

@@ -336,4 +336,4 @@ def _load_saved_bim(file: Path):
                               source=str(z["source"]))
     except (OSError, KeyError, ValueError) as exc:
         raise DataError(f"saved BIM model cannot be read ({exc})", file=file,
-                        fix="save the city again with City.save") from None
+                        fix="save the city again with twin.save_city") from None

@@ -80,3 +80,13 @@ def test_building_lookup(city):
 
 def test_no_sensors_gives_empty_query(city):
     assert len(city.sensors_near((X0, Y0), 100)) == 0
+
+
+def test_city_module_does_not_import_the_manifest_module():
+    """Saving lives in twin.manifest (which imports twin.city), never the other way round."""
+    import subprocess
+    import sys
+    code = "import sys, twin.city; print('twin.manifest' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr
+    assert not hasattr(City, "save")
