@@ -1,0 +1,428 @@
+"""Numba kernels of the traffic engine: the link transmission model and the node model.
+
+Links follow the link transmission model (Yperman 2007): each link keeps two
+cumulative vehicle curves, ``N_up`` at its entry and ``N_dn`` at its exit, and
+per step of length ``h`` offers
+
+- sending flow ``S = min(q h, N_up(t + h - L/u) - N_dn(t))`` and
+- receiving flow ``R = min(q h, N_dn(t + h - L/w) + kj L - N_up(t))``,
+
+which is the exact solution of the kinematic wave model for a triangular (or
+trapezoidal) diagram. Nodes split and merge these flows with the general
+first-order node model of Tampere et al. (2011): supply-demand, conservation,
+FIFO per incoming link (a blocked turn holds the whole approach) and merging in
+proportion to the incoming capacities.
+
+Vehicles are kept as *packets* in a FIFO linked list per link (and one point
+queue per origin node): a packet is a fractional number of vehicles of one trip
+group (origin, destination, departure interval). The curves time the flows; the
+packets say where the vehicles at the head of a link are heading, which gives
+the node model its turning fractions (destination-based routing: the share of
+vehicles for destination ``d`` that take link ``l`` is ``frac[d, l]``).
+
+Examples
+--------
+>>> import numpy as np
+>>> hist = np.array([0.0, 1.0, 2.0, 3.0])           # curve at steps 0..3, dt = 1 s
+>>> float(curve_at(hist, 0, 4, 3, 0, 0.0, np.zeros(4), 4, 3.0, 1.0, 1.5))
+1.5
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["curve_at", "advance_steps", "packet_total"]
+
+TINY = 1e-9
+"""A packet left with fewer vehicles than this is moved whole (keeps the pool small)."""
+
+
+@numba.njit(cache=True)
+def curve_at(hist, off, size, k, k_reg, t_reg, hist_t, n_hist, t_now, dt, x):
+    """Value of one link's cumulative curve at time ``x`` (linear between steps).
+
+    ``hist[off:off+size]`` is the link's ring of curve values by step index
+    (``j % size``), ``k`` the latest step index (time ``t_now``); steps from
+    ``k_reg`` on are ``dt`` apart starting at ``t_reg``; ``hist_t`` (ring of
+    ``n_hist``) holds every step's time for the irregular part.
+    """
+    if x <= 0.0:
+        return 0.0                          # every curve starts at zero
+    oldest = max(0, k - size + 1)
+    if x >= t_reg:
+        y = k_reg + (x - t_reg) / dt
+        j = int(np.floor(y))
+        f = y - j
+    else:                                   # before the last irregular step: search
+        lo = oldest
+        hi = min(k_reg, k)
+        if x <= hist_t[lo % n_hist]:
+            return hist[off + lo % size]
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if hist_t[mid % n_hist] <= x:
+                lo = mid
+            else:
+                hi = mid
+        j = lo
+        t0 = hist_t[lo % n_hist]
+        t1 = hist_t[(lo + 1) % n_hist]
+        f = (x - t0) / (t1 - t0) if t1 > t0 else 0.0
+    if j >= k:
+        return hist[off + k % size]
+    if j < oldest:
+        return hist[off + oldest % size]
+    v0 = hist[off + j % size]
+    v1 = hist[off + (j + 1) % size]
+    return v0 + f * (v1 - v0)
+
+
+@numba.njit(cache=True)
+def _append(q, g, amount, head, tail, pg, pc, pnext, free, nfree):
+    """Put ``amount`` vehicles of group ``g`` at the tail of queue ``q`` (merging with its tail)."""
+    tl = tail[q]
+    if tl >= 0 and pg[tl] == g:
+        pc[tl] += amount
+        return
+    if nfree[0] == 0:
+        raise RuntimeError("traffic kernels: vehicle packet pool exhausted")
+    nfree[0] -= 1
+    p = free[nfree[0]]
+    pg[p] = g
+    pc[p] = amount
+    pnext[p] = -1
+    if tl >= 0:
+        pnext[tl] = p
+    else:
+        head[q] = p
+    tail[q] = p
+
+
+@numba.njit(cache=True)
+def _unlink(q, p, prev, head, tail, pc, pnext, free, nfree):
+    """Remove packet ``p`` (after ``prev``, -1 at the head) from queue ``q``; return next."""
+    nxt = pnext[p]
+    if prev < 0:
+        head[q] = nxt
+    else:
+        pnext[prev] = nxt
+    if tail[q] == p:
+        tail[q] = prev
+    pc[p] = 0.0
+    pnext[p] = -1
+    free[nfree[0]] = p
+    nfree[0] += 1
+    return nxt
+
+
+@numba.njit(cache=True)
+def packet_total(pc):
+    """Vehicles held in all packets (freed packets hold zero)."""
+    return pc.sum()
+
+
+@numba.njit(cache=True)
+def _generate(t, h, dem, g_dem, g_dep, g_uns, g_dest, dest_nodes, frac, out_ptr, out_links,
+              n_links, head, tail, pg, pc, pnext, free, nfree, qcount):
+    """Demand of the step ``[t, t+h]`` joins the origin queues (or is unserved if unroutable)."""
+    orig, dsti, t0, t1, flow, goff, nbins, bin_s = dem
+    for r in range(orig.size):
+        a = max(t, t0[r])
+        b = min(t + h, t1[r])
+        if b <= a:
+            continue
+        amt = flow[r] * (b - a)
+        if amt <= 0.0:
+            continue
+        mid = 0.5 * (a + b)
+        g = goff[r] + min(nbins[r] - 1, int((mid - t0[r]) / bin_s))
+        g_dem[g] += amt
+        g_dep[g] += amt * mid
+        o = orig[r]
+        d = dsti[r]
+        routable = False
+        for e in range(out_ptr[o], out_ptr[o + 1]):
+            if frac[d, out_links[e]] > 0.0:
+                routable = True
+                break
+        if routable:
+            _append(n_links + o, g, amt, head, tail, pg, pc, pnext, free, nfree)
+            qcount[n_links + o] += amt
+        else:
+            g_uns[g] += amt
+
+
+@numba.njit(parallel=True, cache=True)
+def _link_flows(t, h, k, k_reg, t_reg, dt, tau_u, tau_w, cap, cap_in, store, nup, ndn,
+                hoff, hlen, hist_up, hist_dn, hist_t, send, recv):
+    """LTM sending and receiving flows of every link for the step ``[t, t+h]``."""
+    n_hist = hist_t.size
+    for l in numba.prange(nup.size):
+        up_then = curve_at(hist_up, hoff[l], hlen[l], k, k_reg, t_reg, hist_t, n_hist, t, dt,
+                           t + h - tau_u[l])
+        dn_then = curve_at(hist_dn, hoff[l], hlen[l], k, k_reg, t_reg, hist_t, n_hist, t, dt,
+                           t + h - tau_w[l])
+        send[l] = max(0.0, min(cap[l] * h, up_then - ndn[l]))
+        recv[l] = max(0.0, min(cap_in[l] * h, dn_then + store[l] - nup[l]))
+
+
+@numba.njit(cache=True)
+def _turns(n, i_q, s_i, d_out, sij, head, pg, pc, pnext, g_dest, dest_nodes, frac,
+           out_ptr, out_links):
+    """Add the head segment ``s_i`` of queue ``i_q`` to ``sij`` by outgoing slot."""
+    o0 = out_ptr[n]
+    rem = s_i
+    p = head[i_q]
+    while p >= 0 and rem > 0.0:
+        a = min(pc[p], rem)
+        rem -= a
+        d = g_dest[pg[p]]
+        if dest_nodes[d] == n:
+            sij[d_out] += a                       # arrives
+        else:
+            tot = 0.0
+            for e in range(d_out):
+                tot += frac[d, out_links[o0 + e]]
+            if tot <= 0.0:
+                sij[d_out + 1] += a               # stranded: no route left
+            else:
+                for e in range(d_out):
+                    f = frac[d, out_links[o0 + e]]
+                    if f > 0.0:
+                        sij[e] += a * f / tot
+        p = pnext[p]
+
+
+@numba.njit(cache=True)
+def _node_split(n_in, n_out, sij, cap_i, rt, alpha, active, done):
+    """Tampere et al. (2011) node model: the share ``alpha[i]`` of each incoming demand that moves.
+
+    ``sij`` (n_in, n_out + 2) turn demands (the last two columns have unlimited
+    supply), ``cap_i`` incoming capacities (veh per step), ``rt`` receiving
+    flows of the outgoing links (changed in place).
+    """
+    for i in range(n_in):
+        s = 0.0
+        for j in range(n_out + 2):
+            s += sij[i, j]
+        active[i] = s > 0.0
+        alpha[i] = 1.0 if s > 0.0 else 0.0
+    for j in range(n_out):
+        done[j] = False
+    while True:
+        best = np.inf
+        jstar = -1
+        for j in range(n_out):
+            if done[j]:
+                continue
+            csum = 0.0
+            for i in range(n_in):
+                if active[i] and sij[i, j] > 0.0:
+                    s = 0.0
+                    for jj in range(n_out + 2):
+                        s += sij[i, jj]
+                    csum += cap_i[i] * sij[i, j] / s
+            if csum > 0.0:
+                a = max(rt[j], 0.0) / csum
+                if a < best:
+                    best = a
+                    jstar = j
+        if jstar < 0:
+            break                                  # the rest is demand-constrained
+        found = False
+        for i in range(n_in):
+            if active[i] and sij[i, jstar] > 0.0:
+                s = 0.0
+                for jj in range(n_out + 2):
+                    s += sij[i, jj]
+                if s <= best * cap_i[i]:
+                    found = True
+                    active[i] = False
+                    for jj in range(n_out):
+                        rt[jj] -= sij[i, jj]
+        if found:
+            continue
+        for i in range(n_in):
+            if active[i] and sij[i, jstar] > 0.0:
+                s = 0.0
+                for jj in range(n_out + 2):
+                    s += sij[i, jj]
+                alpha[i] = min(1.0, best * cap_i[i] / s)
+                active[i] = False
+                for jj in range(n_out):
+                    rt[jj] -= alpha[i] * sij[i, jj]
+        done[jstar] = True
+
+
+@numba.njit(cache=True)
+def _move(n, i_q, s_i, alpha, d_out, t_mid, head, tail, pg, pc, pnext, free, nfree, g_dest,
+          dest_nodes, frac, out_ptr, out_links, g_arr, g_arr_t, g_uns, inflow, qcount):
+    """Move the share ``alpha`` of the head segment of queue ``i_q``; return vehicles moved."""
+    o0 = out_ptr[n]
+    rem = s_i
+    moved = 0.0
+    prev = -1
+    p = head[i_q]
+    while p >= 0 and rem > 0.0:
+        a = min(pc[p], rem)
+        rem -= a
+        m = alpha * a
+        if pc[p] - m <= TINY:
+            m = pc[p]
+        if m <= 0.0:
+            prev = p
+            p = pnext[p]
+            continue
+        g = pg[p]
+        d = g_dest[g]
+        if dest_nodes[d] == n:
+            g_arr[g] += m
+            g_arr_t[g] += m * t_mid
+        else:
+            tot = 0.0
+            last = -1
+            for e in range(d_out):
+                f = frac[d, out_links[o0 + e]]
+                tot += f
+                if f > 0.0:
+                    last = e
+            if last < 0:
+                g_uns[g] += m
+            else:
+                given = 0.0
+                for e in range(last + 1):
+                    f = frac[d, out_links[o0 + e]]
+                    if f > 0.0:
+                        amt = m - given if e == last else m * f / tot
+                        given += amt
+                        j = out_links[o0 + e]
+                        _append(j, g, amt, head, tail, pg, pc, pnext, free, nfree)
+                        inflow[j] += amt
+                        qcount[j] += amt
+        moved += m
+        qcount[i_q] -= m
+        if m == pc[p]:
+            p = _unlink(i_q, p, prev, head, tail, pc, pnext, free, nfree)
+        else:
+            pc[p] -= m
+            prev = p
+            p = pnext[p]
+    return moved
+
+
+@numba.njit(cache=True)
+def _nodes(t, h, n_links, in_ptr, in_links, out_ptr, out_links, cap, send, recv, head, tail,
+           pg, pc, pnext, free, nfree, g_dest, dest_nodes, frac, g_arr, g_arr_t, g_uns,
+           inflow, outflow, qcount):
+    """Apply the node model at every node for one step (serial: the packet pool is shared)."""
+    n_nodes = out_ptr.size - 1
+    max_in = 1
+    max_out = 0
+    for n in range(n_nodes):
+        max_in = max(max_in, in_ptr[n + 1] - in_ptr[n] + 1)
+        max_out = max(max_out, out_ptr[n + 1] - out_ptr[n])
+    sij = np.zeros((max_in, max_out + 2))
+    cap_i = np.zeros(max_in)
+    s_in = np.zeros(max_in)
+    q_in = np.zeros(max_in, np.int64)
+    rt = np.zeros(max_out + 2)
+    alpha = np.zeros(max_in)
+    active = np.zeros(max_in, np.bool_)
+    done = np.zeros(max_out + 2, np.bool_)
+    t_mid = t + 0.5 * h
+    for n in range(n_nodes):
+        d_out = out_ptr[n + 1] - out_ptr[n]
+        n_in = 0
+        for e in range(in_ptr[n], in_ptr[n + 1] + 1):
+            if e < in_ptr[n + 1]:
+                q = in_links[e]
+                s = send[q]
+                c = cap[q] * h
+            else:
+                q = n_links + n                  # the origin point queue of this node
+                s = qcount[q]
+                c = 0.0
+                for f in range(out_ptr[n], out_ptr[n + 1]):
+                    c += cap[out_links[f]] * h
+            if s <= 0.0 or head[q] < 0:
+                continue
+            q_in[n_in] = q
+            s_in[n_in] = s
+            cap_i[n_in] = c
+            sij[n_in, :d_out + 2] = 0.0
+            _turns(n, q, s, d_out, sij[n_in], head, pg, pc, pnext, g_dest, dest_nodes, frac,
+                   out_ptr, out_links)
+            n_in += 1
+        if n_in == 0:
+            continue
+        for e in range(d_out):
+            rt[e] = recv[out_links[out_ptr[n] + e]]
+        _node_split(n_in, d_out, sij[:n_in, :d_out + 2], cap_i, rt, alpha, active, done)
+        for i in range(n_in):
+            if alpha[i] > 0.0:
+                moved = _move(n, q_in[i], s_in[i], alpha[i], d_out, t_mid, head, tail, pg, pc,
+                              pnext, free, nfree, g_dest, dest_nodes, frac, out_ptr, out_links,
+                              g_arr, g_arr_t, g_uns, inflow, qcount)
+                if q_in[i] < n_links:
+                    outflow[q_in[i]] += moved
+
+
+@numba.njit(cache=True)
+def advance_steps(clock, until, dt, margin, links, ring, curves, pool, queues, groups, dem,
+                  net, dest_nodes, frac, acc):
+    """Step the network from ``clock[0]`` to ``until`` (or until the packet pool runs low).
+
+    ``clock`` = [t, k, k_reg, t_reg, steps, min_h] is updated in place.
+    Returns 0 when ``until`` is reached, 1 when fewer than ``margin`` packets are free.
+    """
+    tau_u, tau_w, cap, cap_in, store = links
+    hoff, hlen, hist_up, hist_dn, hist_t = ring
+    nup, ndn = curves
+    pg, pc, pnext, free, nfree = pool
+    head, tail, qcount = queues
+    g_dest, g_dem, g_dep, g_arr, g_arr_t, g_uns = groups
+    in_ptr, in_links, out_ptr, out_links = net
+    acc_in, acc_out, acc_n, max_n = acc
+    n_links = nup.size
+    send = np.zeros(n_links)
+    recv = np.zeros(n_links)
+    inflow = np.zeros(n_links)
+    outflow = np.zeros(n_links)
+    n_hist = hist_t.size
+    while clock[0] < until - 1e-9 * max(1.0, until):
+        if nfree[0] < margin:
+            return 1
+        t = clock[0]
+        k = int(clock[1])
+        h = min(dt, until - t)
+        _generate(t, h, dem, g_dem, g_dep, g_uns, g_dest, dest_nodes, frac, out_ptr,
+                  out_links, n_links, head, tail, pg, pc, pnext, free, nfree, qcount)
+        _link_flows(t, h, k, int(clock[2]), clock[3], dt, tau_u, tau_w, cap, cap_in, store,
+                    nup, ndn, hoff, hlen, hist_up, hist_dn, hist_t, send, recv)
+        inflow[:] = 0.0
+        outflow[:] = 0.0
+        _nodes(t, h, n_links, in_ptr, in_links, out_ptr, out_links, cap, send, recv, head,
+               tail, pg, pc, pnext, free, nfree, g_dest, dest_nodes, frac, g_arr, g_arr_t,
+               g_uns, inflow, outflow, qcount)
+        k += 1
+        for l in range(n_links):
+            nup[l] += inflow[l]
+            ndn[l] += outflow[l]
+            hist_up[hoff[l] + k % hlen[l]] = nup[l]
+            hist_dn[hoff[l] + k % hlen[l]] = ndn[l]
+            acc_in[l] += inflow[l]
+            acc_out[l] += outflow[l]
+            on = nup[l] - ndn[l]
+            acc_n[l] += on * h
+            if on > max_n[l]:
+                max_n[l] = on
+        hist_t[k % n_hist] = t + h
+        if h < dt * (1.0 - 1e-12):
+            clock[2] = k                        # a short step: regular spacing restarts here
+            clock[3] = t + h
+        clock[0] = t + h
+        clock[1] = k
+        clock[4] += 1
+        clock[5] = min(clock[5], h)
+    return 0

@@ -1,0 +1,154 @@
+"""Destination-based routing: shortest travel times to each destination and turn shares.
+
+For every destination ``d`` the router keeps ``frac[d, l]``: the share of the
+vehicles for ``d`` standing at the start node of link ``l`` that take ``l``.
+An update computes the current shortest times to each destination (a reverse
+Dijkstra per destination, in parallel) and moves the share ``share`` of each
+node's vehicles onto its best link, the rest keeping their old split
+(inertia). Links that do not lead strictly closer to ``d`` under the current
+times lose their share, so the routes never hold a cycle; closed links (cost
+``inf``) are never used.
+
+Examples
+--------
+>>> import numpy as np
+>>> from simulations.traffic import RoadNetwork
+>>> net = RoadNetwork([0, 0, 1, 2], [1, 2, 3, 3], [100.0, 300.0, 100.0, 100.0], 10.0, 1)
+>>> dest = np.array([3])
+>>> frac = np.zeros((1, 4), np.float32)
+>>> cost = net.free_time_s.copy()
+>>> dist = shortest_times(cost, net.upstream, net.in_ptr, net.in_links, dest, net.n_nodes)
+>>> dist[0].tolist()
+[20.0, 10.0, 10.0, 0.0]
+>>> update_shares(frac, dist, cost, net.downstream, net.out_ptr, net.out_links, dest, 1.0)
+>>> frac[0].tolist()
+[1.0, 0.0, 1.0, 1.0]
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["shortest_times", "update_shares", "link_times"]
+
+
+@numba.njit(cache=True)
+def _heap_push(keys, vals, size, key, val):
+    i = size
+    keys[i] = key
+    vals[i] = val
+    while i > 0:
+        parent = (i - 1) // 2
+        if keys[parent] <= keys[i]:
+            break
+        keys[parent], keys[i] = keys[i], keys[parent]
+        vals[parent], vals[i] = vals[i], vals[parent]
+        i = parent
+    return size + 1
+
+
+@numba.njit(cache=True)
+def _heap_pop(keys, vals, size):
+    key, val = keys[0], vals[0]
+    size -= 1
+    keys[0] = keys[size]
+    vals[0] = vals[size]
+    i = 0
+    while True:
+        a = 2 * i + 1
+        if a >= size:
+            break
+        if a + 1 < size and keys[a + 1] < keys[a]:
+            a += 1
+        if keys[i] <= keys[a]:
+            break
+        keys[a], keys[i] = keys[i], keys[a]
+        vals[a], vals[i] = vals[i], vals[a]
+        i = a
+    return key, val, size
+
+
+@numba.njit(parallel=True, cache=True)
+def shortest_times(cost, upstream, in_ptr, in_links, dest_nodes, n_nodes):
+    """Shortest travel time (s) from every node to each destination, ``(n_dest, n_nodes)``.
+
+    ``cost`` holds each link's travel time; ``inf`` marks a closed link.
+    """
+    n_dest = dest_nodes.size
+    dist = np.full((n_dest, n_nodes), np.inf)
+    for d in numba.prange(n_dest):
+        keys = np.empty(cost.size + 1)
+        vals = np.empty(cost.size + 1, np.int64)
+        row = dist[d]
+        row[dest_nodes[d]] = 0.0
+        size = _heap_push(keys, vals, 0, 0.0, dest_nodes[d])
+        while size > 0:
+            key, v, size = _heap_pop(keys, vals, size)
+            if key > row[v]:
+                continue
+            for e in range(in_ptr[v], in_ptr[v + 1]):
+                l = in_links[e]
+                c = cost[l]
+                if not np.isfinite(c):
+                    continue
+                u = upstream[l]
+                nd = key + c
+                if nd < row[u]:
+                    row[u] = nd
+                    size = _heap_push(keys, vals, size, nd, u)
+    return dist
+
+
+@numba.njit(parallel=True, cache=True)
+def update_shares(frac, dist, cost, downstream, out_ptr, out_links, dest_nodes, share):
+    """Move ``share`` of each node's vehicles per destination onto its best link (in place)."""
+    n_nodes = out_ptr.size - 1
+    for d in numba.prange(dest_nodes.size):
+        for n in range(n_nodes):
+            o0, o1 = out_ptr[n], out_ptr[n + 1]
+            here = dist[d, n]
+            if n == dest_nodes[d] or not np.isfinite(here):
+                for e in range(o0, o1):
+                    frac[d, out_links[e]] = 0.0
+                continue
+            best = -1
+            best_t = np.inf
+            for e in range(o0, o1):
+                l = out_links[e]
+                t = cost[l] + dist[d, downstream[l]]
+                if t < best_t:
+                    best_t = t
+                    best = l
+            total = 0.0
+            for e in range(o0, o1):
+                l = out_links[e]
+                keep = 0.0
+                if np.isfinite(cost[l]) and dist[d, downstream[l]] < here:
+                    keep = frac[d, l] * (1.0 - share)
+                frac[d, l] = keep
+                total += keep
+            frac[d, best] += share
+            total += share
+            for e in range(o0, o1):
+                frac[d, out_links[e]] /= total
+
+
+@numba.njit(parallel=True, cache=True)
+def link_times(length, tau_u, cap, jam, w, vehicles, closed, min_speed):
+    """Current travel time of each link (s) from its mean density on the diagram.
+
+    Free flow below the critical density, else the congested-branch speed
+    ``min(q/k, w (kj - k)/k)`` (at least ``min_speed``); ``inf`` if closed.
+    """
+    out = np.empty(length.size)
+    for l in numba.prange(length.size):
+        if closed[l]:
+            out[l] = np.inf
+            continue
+        u = length[l] / tau_u[l]
+        k = vehicles[l] / length[l]
+        v = u
+        if k > 0.0:
+            v = min(u, cap[l] / k, w[l] * (jam[l] - k) / k)
+        out[l] = length[l] / max(v, min_speed)
+    return out
