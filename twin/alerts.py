@@ -23,7 +23,7 @@ import pandas as pd
 __all__ = ["EVENT_COLUMNS", "VITAL_USES", "sensor_events", "impact_events", "hazard_events",
            "sensors_in_alarm", "scenario_events"]
 
-EVENT_COLUMNS = ["time", "kind", "severity", "where", "x", "y", "message"]
+EVENT_COLUMNS = ["time", "kind", "severity", "where", "x", "y", "message", "engine"]
 _SENSOR_SEVERITY = np.array(["", "warning", "alarm"])
 _HAZARD = [("", ""), ("warning", "danger for some"), ("alarm", "danger for most"),
            ("critical", "danger for all")]
@@ -33,7 +33,8 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({"time": pd.Series([], dtype="datetime64[ns, UTC]"),
                          "kind": pd.Series([], dtype=str), "severity": pd.Series([], dtype=str),
                          "where": pd.Series([], dtype=str), "x": pd.Series([], dtype=float),
-                         "y": pd.Series([], dtype=float), "message": pd.Series([], dtype=str)})
+                         "y": pd.Series([], dtype=float), "message": pd.Series([], dtype=str),
+                         "engine": pd.Series([], dtype=str)})
 
 
 def _up(flag: np.ndarray) -> np.ndarray:
@@ -98,7 +99,7 @@ VITAL_USES = frozenset({"hospital", "school", "station", "stadium", "public", "u
 
 def impact_events(impacts, thresholds, *, vital=()) -> pd.DataFrame:
     """Buildings flooded, roads closed and reopened, from an
-    :class:`twin.coupling.Impacts` that knows its ``start``.
+    :class:`twin.engines.flood.Impacts` that knows its ``start``.
 
     A vital building (a hospital, school, station, ...: ids in ``vital``)
     raises its own event each time it floods. Other buildings that flood in
@@ -174,7 +175,7 @@ def hazard_events(kpis: pd.DataFrame, thresholds, *, places: dict | None = None)
     ----------
     kpis : pandas.DataFrame
         Per frame ``time`` (Timestamp), ``max_hazard_m2s``, ``hazard_x``, ``hazard_y``
-        (:attr:`twin.coupling.Impacts.kpis`).
+        (:attr:`twin.engines.flood.Impacts.kpis`).
     thresholds : twin.scenario.Thresholds
         ``hazard_classes``: lower bounds of moderate, significant, extreme.
     places : dict, optional
@@ -247,6 +248,8 @@ def scenario_events(*tables: pd.DataFrame) -> pd.DataFrame:
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     df["time"] = pd.to_datetime(df["time"], utc=True)
-    for col in ("kind", "severity", "where", "message"):
+    if "engine" not in df:
+        df["engine"] = ""
+    for col in ("kind", "severity", "where", "message", "engine"):
         df[col] = df[col].astype(str)
     return df[EVENT_COLUMNS]

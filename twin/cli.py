@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
 from pathlib import Path
 
 from geodata.errors import DataError
+from twin.lifecycle import RunInterrupted
 
 __all__ = ["main", "SAMPLE_CITY"]
 
@@ -30,17 +32,51 @@ EXPORT_SUFFIX = {"glb": ".glb", "vtm": ".vtm", "cityjson": ".city.json"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``twin`` command; returns the exit code (0 ok, 2 bad input)."""
-    args = _parser().parse_args(argv)
+    """Run the ``twin`` command; returns the exit code.
+
+    0 done; 2 bad input (one line naming the file and the fix); 1 an internal
+    error (one line and the path of a log file with the details; ``--debug``
+    shows the traceback); 130 interrupted (the partial run's place is printed).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    args = _parser().parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
     warnings.showwarning = _one_line_warning
     try:
         return args.func(args) or 0
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(str(exc) if isinstance(exc, RunInterrupted) else "interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if args.debug:
+            raise
+        where = exc.filename or "the output"
+        print(f"error: {where}: {exc.strerror or exc}. Fix: check the path exists and that "
+              "you may write there, and that the disk is not full", file=sys.stderr)
+        return 2
+    except Exception as exc:                               # noqa: BLE001 - the last resort
+        if args.debug:
+            raise
+        log = _log_traceback(exc)
+        print(f"error: internal error ({type(exc).__name__}: {exc}). The details are in "
+              f"{log}; rerun with --debug to see them here, and please report it",
+              file=sys.stderr)
+        return 1
+
+
+def _log_traceback(exc: BaseException) -> Path:
+    """Write the traceback of ``exc`` to a log file and return its path."""
+    import tempfile
+    import traceback
+    folder = Path(tempfile.gettempdir()) / "citytwin-logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"twin-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    return path
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
@@ -49,6 +85,7 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="twin", description="City digital twin engine")
+    p.epilog = "--debug (anywhere on the line) shows the traceback of an internal error"
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     c = sub.add_parser("demo", help="show the embedded sample city end to end")
@@ -128,7 +165,7 @@ def _run(args) -> int:
     out = Path(args.output or Path("runs") / f"{Path(args.scenario).stem}.zarr")
     t0 = time.perf_counter()
     run = run_scenario(scenario, out=out, progress=True)
-    print(run.summary() if hasattr(run, "summary") else run)
+    print(run.summary())
     print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
     return 0
 

@@ -2,19 +2,24 @@
 
 A run folder is one Zarr store (written through xarray) with groups
 
-- ``flood``: ``depth, speed, hazard`` ``(time, y, x)``, the fields
-  ``max_depth, max_speed, max_hazard, arrival_time`` ``(y, x)`` and the engine's ground
-  ``elevation`` (as at the end of the run, after any levee breach) and ``blocked``
-  cells; ``time`` in seconds since the start,
+- one per engine (``flood``, ``traffic``, ``crowd``, ...): its frames on
+  ``time`` (seconds since the start) and its accumulated fields; flood, for
+  example, holds ``depth, speed, hazard`` ``(time, y, x)``, ``max_depth,
+  max_speed, max_hazard, arrival_time, elevation, blocked`` ``(y, x)`` with
   ``x, y`` cell centres in the city CRS;
-- ``impacts``: depth per building and per road over time and their summaries;
-- ``kpis``: key figures per frame;
-- ``events``: the alerts raised;
+- ``clock``: the frame times of the run;
+- extra groups of the engines (flood's ``impacts``: depth per building and
+  per road over time and their summaries);
+- ``kpis``: key figures per frame, all engines;
+- ``events``: the alerts raised, all engines (column ``engine``);
 
 and root attributes: ``status`` (``running``, ``partial``, ``complete``),
-``name``, ``start``, ``crs``, ``cell_size``, ``scenario_text``,
+``engines``, ``name``, ``start``, ``crs``, ``scenario_text``,
 ``scenario_source`` and ``provenance`` (versions, input hashes, wall time,
-engine statistics).
+each engine's balance and statistics).
+
+Runs written before the engine contract (no ``engines`` attribute) open as
+flood runs.
 """
 from __future__ import annotations
 
@@ -30,12 +35,13 @@ from pyproj import CRS
 
 from geodata.errors import DataError
 from twin.alerts import EVENT_COLUMNS
-from twin.coupling import Impacts
 from twin.scenario import Scenario, parse_scenario
 
-__all__ = ["Run", "open_run", "FORMAT"]
+__all__ = ["Run", "open_run", "run_status", "FORMAT", "CLOCK"]
 
 FORMAT = "citytwin-run"
+CLOCK = "clock"
+_KNOWN = ("flood", "traffic", "crowd")
 
 
 class Run:
@@ -49,8 +55,12 @@ class Run:
     Attributes
     ----------
     path : pathlib.Path
-    traffic, crowd : None
-        Not simulated by flood runs.
+
+    Notes
+    -----
+    ``run[name]`` (or ``run.<name>``) is an engine's group as an
+    ``xarray.Dataset``; ``run.flood``, ``run.traffic`` and ``run.crowd`` are
+    None when the run has no such engine.
 
     Examples
     --------
@@ -61,9 +71,6 @@ class Run:
     1.42
     >>> run.events.query("severity == 'alarm'")        # doctest: +SKIP
     """
-
-    traffic = None
-    crowd = None
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
@@ -79,7 +86,27 @@ class Run:
                             fix="give a folder written by `twin run` / twin.run_scenario")
 
     def __repr__(self) -> str:
-        return f"<Run {self.name!r} {self.status}: {len(self.times)} frames at {self.path}>"
+        return (f"<Run {self.name!r} {self.status} ({', '.join(self.engines)}): "
+                f"{len(self.times)} frames at {self.path}>")
+
+    @property
+    def engines(self) -> tuple[str, ...]:
+        """Names of the engines in the run, in exchange order."""
+        if "engines" in self._attrs:
+            return tuple(self._attrs["engines"])
+        return tuple(n for n in _KNOWN if (self.path / n).is_dir())
+
+    def __getitem__(self, name: str) -> xr.Dataset:
+        if name not in self.engines:
+            raise KeyError(f"run has no engine {name!r} (engines: {', '.join(self.engines)})")
+        return self._engine(name)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in _KNOWN or name in self.__dict__.get("_attrs", {}).get("engines", ()):
+            return self._engine(name) if name in self.engines else None
+        raise AttributeError(f"'Run' object has no attribute {name!r}")
 
     # -- metadata --------------------------------------------------------------
     @property
@@ -123,26 +150,36 @@ class Run:
     def _group(self, name: str) -> xr.Dataset:
         try:
             return xr.open_zarr(self.path, group=name, consolidated=False)
-        except (FileNotFoundError, KeyError, zarr.errors.GroupNotFoundError) as exc:
-            raise DataError(f"run has no '{name}' group (status {self.status}; {exc})",
-                            file=self.path, fix="run the scenario again with `twin run`") from None
+        except Exception as exc:       # a missing, truncated or corrupt group
+            raise DataError(f"run has no readable '{name}' group (status {self.status}; "
+                            f"{type(exc).__name__}: {exc})", file=self.path,
+                            fix="run the scenario again with `twin run`") from None
+
+    def _engine(self, name: str) -> xr.Dataset:
+        cache = self.__dict__.setdefault("_engines", {})
+        if name not in cache:
+            ds = self._group(name)
+            ds.attrs.update(crs=self._attrs["crs"])
+            if self._attrs.get("cell_size") is not None and name == self.engines[0]:
+                ds.attrs.setdefault("cell_size", self._attrs["cell_size"])
+            cache[name] = ds
+        return cache[name]
 
     @cached_property
-    def flood(self) -> xr.Dataset:
-        """``depth, speed, hazard (time, y, x)``; ``max_depth, max_speed, max_hazard,
-        arrival_time, elevation, blocked (y, x)``; attrs ``crs`` (WKT) and ``cell_size``."""
-        ds = self._group("flood")
-        ds.attrs.update(crs=self._attrs["crs"], cell_size=self._attrs["cell_size"])
-        return ds
+    def times_s(self) -> np.ndarray:
+        """Frame times (s since the start), from the run's clock."""
+        if (self.path / CLOCK).is_dir():
+            return self._group(CLOCK)["time"].values.astype(float)
+        return self._engine(self.engines[0])["time"].values.astype(float)
 
     @property
     def times(self) -> pd.DatetimeIndex:
         """Clock time of each frame, in the scenario's zone."""
-        return pd.DatetimeIndex(self.start + pd.to_timedelta(self.flood["time"].values, unit="s"))
+        return pd.DatetimeIndex(self.start + pd.to_timedelta(self.times_s, unit="s"))
 
     def frame(self, i: int) -> np.ndarray:
-        """Depth (m) of frame ``i``, ``(rows, cols)``."""
-        return self.flood["depth"].isel(time=i).values
+        """Flood depth (m) of frame ``i``, ``(rows, cols)``."""
+        return self["flood"]["depth"].isel(time=i).values
 
     @cached_property
     def kpis(self) -> pd.DataFrame:
@@ -153,27 +190,33 @@ class Run:
         return df
 
     @cached_property
-    def impacts(self) -> Impacts:
-        """``.buildings`` (id, max_depth, first_flooded, flooded, people, ...) and
+    def impacts(self):
+        """Flood impacts (:class:`twin.engines.flood.Impacts`), None without flood:
+        ``.buildings`` (id, max_depth, first_flooded, flooded, people, ...) and
         ``.roads`` (id, max_depth, closed_from, closed, ...)."""
+        if not (self.path / "impacts").is_dir():
+            return None
+        from twin.engines.flood.impacts import Impacts
         return Impacts.from_dataset(self._group("impacts"), self.kpis, self.start)
 
     @property
-    def building_depth(self) -> xr.DataArray:
-        """Depth against each building (m), ``(time, building)``."""
-        return self.impacts.building_depth
+    def building_depth(self) -> xr.DataArray | None:
+        """Flood depth against each building (m), ``(time, building)``."""
+        return None if self.impacts is None else self.impacts.building_depth
 
     @property
-    def road_depth(self) -> xr.DataArray:
-        """Maximum depth along each road (m), ``(time, road)``."""
-        return self.impacts.road_depth
+    def road_depth(self) -> xr.DataArray | None:
+        """Maximum flood depth along each road (m), ``(time, road)``."""
+        return None if self.impacts is None else self.impacts.road_depth
 
     @cached_property
     def events(self) -> pd.DataFrame:
         """Alerts: ``time (UTC), kind, severity, where, x, y, message``."""
         df = self._group("events").to_dataframe().reset_index(drop=True)
         df["time"] = pd.to_datetime(df["time"]).dt.tz_localize("UTC")
-        for col in ("kind", "severity", "where", "message"):
+        if "engine" not in df:
+            df["engine"] = "flood"
+        for col in ("kind", "severity", "where", "message", "engine"):
             df[col] = df[col].fillna("").astype(str) if len(df) else df[col].astype(str)
         return df[EVENT_COLUMNS]
 
@@ -187,16 +230,13 @@ class Run:
         k = self.kpis
         lines = [f"Run: {self.name} [{self.status}]", f"  Store:     {self.path}",
                  f"  Period:    {self.start.isoformat()} + {k['time_s'].max() / 3600:.2f} h, "
-                 f"{len(k)} frames"]
-        if len(k):
-            peak = k.loc[k["flooded_area_m2"].idxmax()]
-            lines.append(f"  Flooding:  max depth {k['max_depth_m'].max():.2f} m on land; "
-                         f"{peak['flooded_area_m2'] / 1e4:.2f} ha flooded at "
-                         f"{peak['time'].strftime('%H:%M')}")
-        b, r = self.impacts.buildings, self.impacts.roads
-        lines.append(f"  Buildings: {int(b['flooded'].sum())} of {len(b)} flooded, "
-                     f"{b.loc[b['flooded'], 'people'].sum():,.0f} people affected")
-        lines.append(f"  Roads:     {int(r['closed'].sum())} of {len(r)} closed at some time")
+                 f"{len(k)} frames",
+                 f"  Engines:   {', '.join(self.engines)}"]
+        from twin.engines import adapters
+        known = adapters()
+        for name in self.engines:
+            if name in known:
+                lines.extend(known[name].summary(self))
         ev = self.events["severity"].value_counts()
         lines.append("  Alerts:    " + (", ".join(f"{ev.get(s, 0)} {s}"
                                                   for s in ("critical", "alarm", "warning", "info"))
@@ -204,9 +244,23 @@ class Run:
         p = self.provenance
         if "wall_time_s" in p:
             lines.append(f"  Compute:   {p['wall_time_s']:.1f} s wall, "
-                         f"{p.get('real_time_factor', float('nan')):.0f}x real time, "
-                         f"volume error {p.get('volume_error', float('nan')):.2e}")
+                         f"{p.get('real_time_factor') or float('nan'):.0f}x real time")
         return "\n".join(lines)
+
+
+def run_status(path: str | os.PathLike) -> str | None:
+    """The status of the run at ``path`` (``complete``, ``partial``, ...), None when
+    it is not a run.
+
+    Examples
+    --------
+    >>> run_status("no/such/run.zarr") is None
+    True
+    """
+    try:
+        return Run(path).status
+    except DataError:
+        return None
 
 
 def open_run(path: str | os.PathLike) -> Run:

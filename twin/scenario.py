@@ -1,41 +1,35 @@
 """Scenarios: what to simulate on a city, read from a TOML file.
 
 A scenario names the city, the start time (ISO 8601 with zone), the duration,
-the forcing (recorded rain gauges or a design storm, a river level from a
-gauge or a forced level, pumps, a levee breach), the flood engine settings,
-the output interval and the impact thresholds::
+the output interval and one table per engine to run (any subset of the
+registered engines, at least one). Each engine's adapter
+(:mod:`twin.engines`) parses its own tables::
 
     name = "Recorded storm of 5 July 2024"
     city = "../city.toml"
     start = "2024-07-05T12:00:00+08:00"
     duration = "6h"
     output_every = "10min"
-    [flood]
+    [flood]                      # the flood engine, with its [forcing] and [impacts]
     cell_size = 8.0
-    buildings = "blocked"
-    drainage_mm_h = 20.0
     [forcing.rain]
     source = "gauges"
-    interpolation = "idw"
-    [forcing.river]
-    gauge = "WL01"
-    [[forcing.pumps]]
-    at = "pump_station"
-    capacity_m3s = 10.0
-    [impacts]
-    road_closed_depth_m = 0.3
+    [traffic]                    # the traffic engine
+    demand = "city"
 
 Durations are seconds or strings such as ``"6h"``, ``"10min"``, ``"1h30min"``.
 Every value is checked on load; a bad one raises :class:`~geodata.errors.DataError`
-naming the file, the key and the fix.
+naming the file, the key and the fix (with a "did you mean" for misspelt keys).
 """
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import difflib
+import math
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,138 +38,10 @@ import tomli_w
 
 from geodata.errors import DataError
 
-__all__ = ["Scenario", "FloodSettings", "RainForcing", "RiverForcing", "Pump", "Breach",
-           "Thresholds", "load_scenario", "parse_scenario", "parse_duration"]
+__all__ = ["Scenario", "Checker", "load_scenario", "parse_scenario", "parse_duration"]
 
-_TOP = {"name", "city", "start", "duration", "output_every", "description", "flood", "forcing",
-        "impacts"}
-_FLOOD = {"cell_size", "buildings", "drainage_mm_h", "drained_classes", "manning_default",
-          "dtype", "boundaries", "initial_levels"}
-_FORCING = {"rain", "river", "pumps", "breach"}
-_RAIN = {"source", "interpolation", "power", "gauges", "scale", "return_period", "duration",
-         "peak_ratio", "step", "delay"}
-_RIVER = {"gauge", "level_m", "offset_m", "water"}
-_PUMP = {"at", "capacity_m3s", "start_level_m", "enabled"}
-_BREACH = {"at", "width_m", "level_m", "time", "enabled"}
-_IMPACTS = {"road_closed_depth_m", "building_flooded_depth_m", "flooded_cell_depth_m",
-            "hazard_classes"}
-_SIDES = ("north", "east", "south", "west")
-_URBAN = ("residential", "commercial", "industrial", "public", "mixed", "urban", "road",
-          "transport")
-
-
-@dataclass(frozen=True)
-class FloodSettings:
-    """Flood engine settings (the ``[flood]`` table).
-
-    Attributes
-    ----------
-    cell_size : float
-        Grid resolution (m); the terrain is resampled to it.
-    buildings : {"blocked", "raised"}
-        Buildings removed from the domain, or raised to their roof elevation.
-    drainage_mm_h : float
-        Sewer capacity, applied as a loss rate on urban land-use cells.
-    drained_classes : tuple of str
-        Land-use classes that have sewers.
-    manning_default : float
-        Manning's n where no land-use polygon covers a cell.
-    dtype : {"float32", "float64"}
-    boundaries : dict
-        ``{"north": "closed" | "open", ...}`` for the four grid edges.
-    initial_levels : dict
-        Water ``kind`` -> initial water level: metres, or the id of a
-        water-level gauge read at the start (``{ lake = "WL02", river = 16.0 }``).
-        Water bodies are filled to it before the run (the terrain holds their beds).
-    """
-
-    cell_size: float = 8.0
-    buildings: str = "blocked"
-    drainage_mm_h: float = 0.0
-    drained_classes: tuple[str, ...] = _URBAN
-    manning_default: float = 0.03
-    dtype: str = "float32"
-    boundaries: dict = field(default_factory=lambda: dict.fromkeys(_SIDES, "closed"))
-    initial_levels: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RainForcing:
-    """Rainfall (the ``[forcing.rain]`` table).
-
-    ``source = "gauges"`` interpolates the recorded rain gauges
-    (``interpolation`` ``"idw"`` with ``power``, or ``"thiessen"``; ``gauges``
-    restricts the set); ``source = "design"`` uses a Chicago design storm of
-    ``return_period`` years lasting ``duration_s`` with ``peak_ratio``, sampled
-    every ``step_s`` and starting ``delay_s`` after the scenario start.
-    ``scale`` multiplies the intensity in both cases.
-    """
-
-    source: str = "gauges"
-    interpolation: str = "idw"
-    power: float = 2.0
-    gauges: tuple[str, ...] | None = None
-    scale: float = 1.0
-    return_period: float | None = None
-    duration_s: float | None = None
-    peak_ratio: float = 0.4
-    step_s: float = 300.0
-    delay_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class RiverForcing:
-    """A water level held on the river cells (the ``[forcing.river]`` table).
-
-    Either the recorded ``gauge`` (a water-level station) plus ``offset_m``, or a
-    constant ``level_m`` (plus ``offset_m``). ``water`` is the ``kind`` of the
-    water polygons whose cells hold the level.
-    """
-
-    gauge: str | None = None
-    level_m: float | None = None
-    offset_m: float = 0.0
-    water: str = "river"
-
-
-@dataclass(frozen=True)
-class Pump:
-    """A pumping station (one ``[[forcing.pumps]]`` entry); ``at`` is a place name or ``(x, y)``."""
-
-    at: str | tuple[float, float]
-    capacity_m3s: float
-    start_level_m: float = 0.0
-    enabled: bool = True
-
-
-@dataclass(frozen=True)
-class Breach:
-    """A levee breach (the ``[forcing.breach]`` table).
-
-    At ``time_s`` after the start, the ground within ``width_m / 2`` of ``at``
-    (a place name or ``(x, y)``) is lowered to ``level_m`` (never raised).
-    """
-
-    at: str | tuple[float, float]
-    width_m: float
-    level_m: float
-    time_s: float = 0.0
-    enabled: bool = True
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Impact thresholds (the ``[impacts]`` table), depths in m, hazard in m2/s.
-
-    ``hazard_classes`` are the lower bounds of the moderate, significant and
-    extreme classes of the flood hazard rating ``depth * (speed + 0.5)``
-    (Defra/EA FD2320: 0.75, 1.25, 2.0).
-    """
-
-    road_closed_depth_m: float = 0.3
-    building_flooded_depth_m: float = 0.15
-    flooded_cell_depth_m: float = 0.05
-    hazard_classes: tuple[float, float, float] = (0.75, 1.25, 2.0)
+_TOP = {"name", "city", "start", "duration", "output_every", "exchange_every", "description"}
+_MAX_DURATION_S = 366 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -189,14 +55,11 @@ class Scenario:
         The city manifest, resolved against the scenario's folder.
     start : pandas.Timestamp
         Start time, time-zone aware.
-    duration_s, output_every_s : float
-        Simulated time and frame interval (s).
-    flood : FloodSettings
-    rain : RainForcing or None
-    river : RiverForcing or None
-    pumps : tuple of Pump
-    breach : Breach or None
-    impacts : Thresholds
+    duration_s, output_every_s, exchange_every_s : float
+        Simulated time, frame interval and coupling interval (s).
+    engines : dict
+        Engine name -> its settings (parsed by its adapter), in exchange order.
+        Each is also an attribute: ``scenario.flood``.
     text : str
         The TOML text the scenario was read from (regenerated for variants).
     source : pathlib.Path or None
@@ -205,6 +68,8 @@ class Scenario:
     Examples
     --------
     >>> s = load_scenario("data_samples/ezhou/scenarios/storm.toml")  # doctest: +SKIP
+    >>> list(s.engines), s.flood.cell_size                            # doctest: +SKIP
+    (['flood'], 8.0)
     >>> s.with_changes(rain_scale=1.5, pumps=False).name             # doctest: +SKIP
     'Recorded storm of 5 July 2024 (rain x1.5, pumps off)'
     """
@@ -214,14 +79,16 @@ class Scenario:
     start: pd.Timestamp
     duration_s: float
     output_every_s: float
-    flood: FloodSettings
-    rain: RainForcing | None
-    river: RiverForcing | None
-    pumps: tuple[Pump, ...]
-    breach: Breach | None
-    impacts: Thresholds
+    engines: dict
     text: str
     source: Path | None = None
+    exchange_every_s: float | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        engines = self.__dict__.get("engines") or {}
+        if name in engines:
+            return engines[name]
+        raise AttributeError(f"scenario has no {name!r} (engines: {', '.join(engines)})")
 
     @property
     def end(self) -> pd.Timestamp:
@@ -239,10 +106,10 @@ class Scenario:
         Parameters
         ----------
         **changes
-            Shortcuts ``rain_scale``, ``return_period`` (design storms),
-            ``pumps`` (``False`` switches every pump off), ``breach``
-            (``True``/``False``), ``duration``, ``output_every``, ``cell_size``,
-            ``name``; or any key as a dotted path, e.g.
+            ``duration``, ``output_every``, ``name``; the shortcuts of the
+            scenario's engines (flood: ``rain_scale``, ``return_period``,
+            ``pumps``, ``breach``, ``cell_size``; see each adapter's
+            ``apply_change``); or any key as a dotted path, e.g.
             ``**{"forcing.river.offset_m": 1.0}``.
 
         Returns
@@ -255,9 +122,7 @@ class Scenario:
         >>> s.with_changes(rain_scale=2.0, breach=True)  # doctest: +SKIP
         """
         raw = tomllib.loads(self.text)
-        labels = []
-        for key, value in changes.items():
-            labels.append(_apply_change(raw, key, value, self.source))
+        labels = [_apply_change(raw, key, value, self.source) for key, value in changes.items()]
         if "name" not in changes:
             raw["name"] = f"{self.name} ({', '.join(labels)})" if labels else self.name
         return parse_scenario(tomli_w.dumps(raw), source=self.source)
@@ -278,46 +143,63 @@ def load_scenario(path: str | os.PathLike) -> Scenario:
     --------
     >>> s = load_scenario("data_samples/ezhou/scenarios/demo.toml")  # doctest: +SKIP
     >>> s.duration_s, s.output_every_s                               # doctest: +SKIP
-    (3600.0, 300.0)
+    (3600.0, 600.0)
     """
+    if path is None or str(path) == "":
+        raise DataError("no scenario file given", fix="give the path of a scenario .toml file")
     path = Path(path)
     if not path.is_file():
         raise DataError("scenario file not found", file=path,
                         fix="check the path; sample scenarios are in data_samples/ezhou/scenarios/")
-    return parse_scenario(path.read_text(encoding="utf-8"), source=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot be read ({exc})", file=path,
+                        fix="give a UTF-8 TOML scenario file") from None
+    return parse_scenario(text, source=path)
 
 
 def parse_scenario(text: str, *, source: str | os.PathLike | None = None) -> Scenario:
     """Validate scenario TOML ``text``; ``source`` is the file it came from (for
     messages and for resolving the ``city`` path)."""
+    from twin.engines import adapters
     source = None if source is None else Path(source)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"is not valid TOML ({exc})", file=source,
                         fix="fix the syntax; see the sample scenarios") from None
-    ctx = _Context(source)
-    ctx.keys(raw, _TOP, "")
-    forcing = raw.get("forcing", {})
-    ctx.table(forcing, "forcing")
-    ctx.keys(forcing, _FORCING, "forcing")
-    pumps = forcing.get("pumps", [])
-    if not isinstance(pumps, list):
-        raise ctx.error("forcing.pumps", "must be an array of tables",
-                        "write each pump as a [[forcing.pumps]] table")
-    return Scenario(
-        name=str(raw.get("name") or (source.stem if source else "scenario")),
-        city=_city_path(raw, ctx),
-        start=_start(raw, ctx),
-        duration_s=ctx.duration(raw, "duration", required=True),
-        output_every_s=ctx.duration(raw, "output_every", default=600.0),
-        flood=_flood(raw.get("flood", {}), ctx),
-        rain=_rain(forcing["rain"], ctx) if "rain" in forcing else None,
-        river=_river(forcing["river"], ctx) if "river" in forcing else None,
-        pumps=tuple(_pump(p, i, ctx) for i, p in enumerate(pumps)),
-        breach=_breach(forcing["breach"], ctx) if "breach" in forcing else None,
-        impacts=_thresholds(raw.get("impacts", {}), ctx),
+    ctx = Checker(source)
+    known = adapters()
+    claimed = {t: name for name, cls in known.items() for t in cls.tables}
+    _check_tables(raw, claimed, known, ctx)
+    present = {claimed[t] for t in raw if t in claimed}
+    if not present:
+        raise ctx.error("", "names no engine to run",
+                        f"add at least one engine table: {', '.join(f'[{n}]' for n in known)}")
+    duration = ctx.duration(raw, "duration", required=True)
+    every = ctx.duration(raw, "output_every", default=min(600.0, duration))
+    if every > duration:
+        raise ctx.error("output_every", f"({every:g} s) is longer than the duration "
+                        f"({duration:g} s)", "give an output interval no longer than the duration")
+    scenario = Scenario(
+        name=_name(raw, source, ctx), city=_city_path(raw, ctx), start=_start(raw, ctx),
+        duration_s=duration, output_every_s=every,
+        exchange_every_s=ctx.duration(raw, "exchange_every", default=None),
+        engines={name: cls.parse(raw, ctx) for name, cls in known.items() if name in present},
         text=text, source=source)
+    return scenario
+
+
+def _check_tables(raw: dict, claimed: dict, known: dict, ctx: "Checker") -> None:
+    for key in raw:
+        if key in _TOP or key in claimed:
+            continue
+        close = difflib.get_close_matches(key, list(_TOP | set(claimed)), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ctx.error(key, "is not a known setting or engine",
+                        f"{hint}engines: {', '.join(known)}; settings: "
+                        f"{', '.join(sorted(_TOP))}")
 
 
 def parse_duration(value: Any) -> float:
@@ -337,28 +219,43 @@ def parse_duration(value: Any) -> float:
     return pd.Timedelta(str(value).replace(" ", "")).total_seconds()
 
 
-class _Context:
-    """Raises DataError naming the scenario file and key."""
+class Checker:
+    """Checks raw scenario values; raises :class:`DataError` naming the file and key.
+
+    Adapters use it to parse their tables.
+
+    Examples
+    --------
+    >>> Checker(None).number({"a": 2}, "a", "t", positive=True)
+    2.0
+    """
 
     def __init__(self, source: Path | None) -> None:
         self.source = source
 
     def error(self, key: str, problem: str, fix: str) -> DataError:
-        return DataError(f"key '{key}' {problem}", file=self.source, fix=fix)
+        """A DataError for ``key`` (dotted path) in the scenario file."""
+        what = f"key '{key}' {problem}" if key else problem
+        return DataError(what, file=self.source, fix=fix)
 
     def table(self, value: Any, key: str) -> None:
+        """Raise unless ``value`` is a table."""
         if not isinstance(value, dict):
             raise self.error(key, "must be a table", f"write it as a [{key}] section")
 
     def keys(self, table: dict, allowed: set, where: str) -> None:
-        unknown = sorted(set(table) - allowed)
+        """Raise on a key of ``table`` not in ``allowed``, suggesting the closest."""
+        unknown = sorted(set(table) - set(allowed))
         if unknown:
             full = f"{where}.{unknown[0]}" if where else unknown[0]
+            close = difflib.get_close_matches(unknown[0], sorted(allowed), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
             raise self.error(full, "is not known",
-                             f"use one of {', '.join(sorted(allowed))} (check the spelling)")
+                             f"{hint}use one of {', '.join(sorted(allowed))}")
 
     def number(self, table: dict, key: str, where: str, *, default=None, low=None,
-               positive=False, required=False) -> float | None:
+               high=None, positive=False, required=False) -> float | None:
+        """A finite number from ``table[key]`` within the given bounds."""
         full = f"{where}.{key}" if where else key
         if key not in table:
             if required:
@@ -367,14 +264,35 @@ class _Context:
         v = table[key]
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise self.error(full, f"must be a number, got {v!r}", f"write e.g. {key} = 1.0")
+        if not math.isfinite(v):
+            raise self.error(full, f"must be finite, got {v}", "give a finite number")
         if positive and not v > 0:
             raise self.error(full, f"must be positive, got {v}", "give a value above zero")
         if low is not None and v < low:
             raise self.error(full, f"must be at least {low}, got {v}", f"give a value >= {low}")
+        if high is not None and v > high:
+            raise self.error(full, f"must be at most {high}, got {v}", f"give a value <= {high}")
         return float(v)
+
+    def flag(self, table: dict, key: str, where: str, default: bool) -> bool:
+        """A true/false value."""
+        v = table.get(key, default)
+        if not isinstance(v, bool):
+            raise self.error(f"{where}.{key}", f"must be true or false, got {v!r}",
+                             f"write {key} = true or {key} = false")
+        return v
+
+    def text(self, table: dict, key: str, where: str, default: str | None = None) -> str | None:
+        """A string value."""
+        v = table.get(key, default)
+        if v is not None and not isinstance(v, str):
+            raise self.error(f"{where}.{key}", f"must be text, got {v!r}",
+                             f'write {key} = "..."')
+        return v
 
     def duration(self, table: dict, key: str, where: str = "", *, default=None,
                  required=False, zero_ok=False) -> float | None:
+        """Seconds from a number or a duration string."""
         full = f"{where}.{key}" if where else key
         if key not in table:
             if required:
@@ -382,34 +300,50 @@ class _Context:
             return default
         try:
             s = parse_duration(table[key])
-        except ValueError:
+        except (ValueError, TypeError):
             raise self.error(full, f"is not a duration: {table[key]!r}",
                              'write seconds or a string like "6h", "10min", "1h30min"') from None
+        if not math.isfinite(s) or s > _MAX_DURATION_S:
+            raise self.error(full, f"is {table[key]!r}, not a usable duration",
+                             "give a finite duration of at most a year")
         if s < 0 or (s == 0 and not zero_ok):
             raise self.error(full, f"must be {'non-negative' if zero_ok else 'positive'}, "
                              f"got {table[key]!r}", "give a duration above zero")
         return s
 
     def choice(self, table: dict, key: str, where: str, options: tuple, default: str) -> str:
+        """One of ``options``."""
         v = table.get(key, default)
         if v not in options:
             raise self.error(f"{where}.{key}", f"is {v!r}", f"use one of {', '.join(options)}")
         return v
 
     def location(self, value: Any, key: str) -> str | tuple[float, float]:
+        """A place name or ``{x, y}`` in the city CRS."""
         if isinstance(value, str):
             return value
         if isinstance(value, dict) and set(value) == {"x", "y"} and all(
-                isinstance(value[k], (int, float)) for k in "xy"):
+                isinstance(value[k], (int, float)) and not isinstance(value[k], bool)
+                and math.isfinite(value[k]) for k in "xy"):
             return (float(value["x"]), float(value["y"]))
         raise self.error(key, f"is {value!r}",
                          'give a place name of the city or { x = ..., y = ... } in the city CRS')
 
 
-def _city_path(raw: dict, ctx: _Context) -> Path:
+def _name(raw: dict, source: Path | None, ctx: Checker) -> str:
+    name = raw.get("name") or (source.stem if source else "scenario")
+    if not isinstance(name, str):
+        raise ctx.error("name", f"must be text, got {name!r}", 'write name = "..."')
+    return name
+
+
+def _city_path(raw: dict, ctx: Checker) -> Path:
     if "city" not in raw:
         raise ctx.error("city", "is missing", 'add city = "../city.toml" (relative to this file)')
-    city = Path(str(raw["city"]))
+    if not isinstance(raw["city"], str) or not raw["city"]:
+        raise ctx.error("city", f"must be a path, got {raw['city']!r}",
+                        'write city = "../city.toml"')
+    city = Path(raw["city"])
     if not city.is_absolute() and ctx.source is not None:
         city = ctx.source.parent / city
     if not city.exists():
@@ -418,7 +352,7 @@ def _city_path(raw: dict, ctx: _Context) -> Path:
     return city
 
 
-def _start(raw: dict, ctx: _Context) -> pd.Timestamp:
+def _start(raw: dict, ctx: Checker) -> pd.Timestamp:
     if "start" not in raw:
         raise ctx.error("start", "is missing", 'add start = "2024-07-05T12:00:00+08:00"')
     v = raw["start"]
@@ -433,157 +367,21 @@ def _start(raw: dict, ctx: _Context) -> pd.Timestamp:
     return pd.Timestamp(t)
 
 
-def _flood(t: dict, ctx: _Context) -> FloodSettings:
-    ctx.table(t, "flood")
-    ctx.keys(t, _FLOOD, "flood")
-    bounds = t.get("boundaries", "closed")
-    if isinstance(bounds, str):
-        bounds = dict.fromkeys(_SIDES, bounds)
-    ctx.table(bounds, "flood.boundaries")
-    ctx.keys(bounds, set(_SIDES), "flood.boundaries")
-    for side in _SIDES:
-        bounds.setdefault(side, "closed")
-        ctx.choice(bounds, side, "flood.boundaries", ("closed", "open"), "closed")
-    classes = t.get("drained_classes", _URBAN)
-    if not isinstance(classes, (list, tuple)) or not all(isinstance(c, str) for c in classes):
-        raise ctx.error("flood.drained_classes", "must be a list of land-use classes",
-                        'write e.g. drained_classes = ["residential", "commercial"]')
-    levels = t.get("initial_levels", {})
-    ctx.table(levels, "flood.initial_levels")
-    for kind, v in levels.items():
-        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-            raise ctx.error(f"flood.initial_levels.{kind}", f"is {v!r}",
-                            'give a level in metres or a water-level gauge id, e.g. lake = "WL02"')
-    return FloodSettings(
-        initial_levels={k: v if isinstance(v, str) else float(v) for k, v in levels.items()},
-        cell_size=ctx.number(t, "cell_size", "flood", default=8.0, positive=True),
-        buildings=ctx.choice(t, "buildings", "flood", ("blocked", "raised"), "blocked"),
-        drainage_mm_h=ctx.number(t, "drainage_mm_h", "flood", default=0.0, low=0),
-        drained_classes=tuple(classes),
-        manning_default=ctx.number(t, "manning_default", "flood", default=0.03, positive=True),
-        dtype=ctx.choice(t, "dtype", "flood", ("float32", "float64"), "float32"),
-        boundaries=bounds)
-
-
-def _rain(t: dict, ctx: _Context) -> RainForcing:
-    w = "forcing.rain"
-    ctx.table(t, w)
-    ctx.keys(t, _RAIN, w)
-    source = ctx.choice(t, "source", w, ("gauges", "design"), "gauges")
-    gauges = t.get("gauges")
-    if gauges is not None and (not isinstance(gauges, list)
-                               or not all(isinstance(g, str) for g in gauges)):
-        raise ctx.error(f"{w}.gauges", "must be a list of station ids",
-                        'write e.g. gauges = ["RG01", "RG02"]')
-    common = dict(source=source, scale=ctx.number(t, "scale", w, default=1.0, low=0),
-                  delay_s=ctx.duration(t, "delay", w, default=0.0, zero_ok=True))
-    if source == "gauges":
-        extra = _RAIN & set(t) - {"source", "interpolation", "power", "gauges", "scale", "delay"}
-        if extra:
-            raise ctx.error(f"{w}.{sorted(extra)[0]}", 'only applies to source = "design"',
-                            'remove it or set source = "design"')
-        return RainForcing(**common, interpolation=ctx.choice(t, "interpolation", w,
-                                                              ("idw", "thiessen"), "idw"),
-                           power=ctx.number(t, "power", w, default=2.0, positive=True),
-                           gauges=None if gauges is None else tuple(gauges))
-    peak = ctx.number(t, "peak_ratio", w, default=0.4)
-    if not 0 <= peak <= 1:
-        raise ctx.error(f"{w}.peak_ratio", f"must be within 0..1, got {peak}",
-                        "give the peak's position as a fraction of the storm, e.g. 0.4")
-    return RainForcing(**common,
-                       return_period=ctx.number(t, "return_period", w, required=True,
-                                                positive=True),
-                       duration_s=ctx.duration(t, "duration", w, required=True),
-                       peak_ratio=peak,
-                       step_s=ctx.duration(t, "step", w, default=300.0))
-
-
-def _river(t: dict, ctx: _Context) -> RiverForcing:
-    w = "forcing.river"
-    ctx.table(t, w)
-    ctx.keys(t, _RIVER, w)
-    if ("gauge" in t) == ("level_m" in t):
-        raise ctx.error(w, "needs exactly one of gauge and level_m",
-                        'give gauge = "WL01" (recorded level) or level_m = 29.5 (forced level)')
-    if "gauge" in t and not isinstance(t["gauge"], str):
-        raise ctx.error(f"{w}.gauge", f"is {t['gauge']!r}", 'give a station id, e.g. "WL01"')
-    return RiverForcing(gauge=t.get("gauge"), level_m=ctx.number(t, "level_m", w),
-                        offset_m=ctx.number(t, "offset_m", w, default=0.0),
-                        water=str(t.get("water", "river")))
-
-
-def _pump(t: dict, i: int, ctx: _Context) -> Pump:
-    w = f"forcing.pumps[{i}]"
-    ctx.table(t, w)
-    ctx.keys(t, _PUMP, w)
-    if "at" not in t:
-        raise ctx.error(f"{w}.at", "is missing",
-                        'add at = "pump_station" or at = { x = .., y = .. }')
-    return Pump(at=ctx.location(t["at"], f"{w}.at"),
-                capacity_m3s=ctx.number(t, "capacity_m3s", w, required=True, positive=True),
-                start_level_m=ctx.number(t, "start_level_m", w, default=0.0, low=0),
-                enabled=bool(t.get("enabled", True)))
-
-
-def _breach(t: dict, ctx: _Context) -> Breach:
-    w = "forcing.breach"
-    ctx.table(t, w)
-    ctx.keys(t, _BREACH, w)
-    if "at" not in t:
-        raise ctx.error(f"{w}.at", "is missing", 'add at = "levee_gap" or at = { x = .., y = .. }')
-    return Breach(at=ctx.location(t["at"], f"{w}.at"),
-                  width_m=ctx.number(t, "width_m", w, required=True, positive=True),
-                  level_m=ctx.number(t, "level_m", w, required=True),
-                  time_s=ctx.duration(t, "time", w, default=0.0, zero_ok=True),
-                  enabled=bool(t.get("enabled", True)))
-
-
-def _thresholds(t: dict, ctx: _Context) -> Thresholds:
-    w = "impacts"
-    ctx.table(t, w)
-    ctx.keys(t, _IMPACTS, w)
-    classes = t.get("hazard_classes", [0.75, 1.25, 2.0])
-    if (not isinstance(classes, list) or len(classes) != 3
-            or not all(isinstance(c, (int, float)) and c > 0 for c in classes)
-            or sorted(classes) != classes):
-        raise ctx.error(f"{w}.hazard_classes", f"is {classes!r}",
-                        "give three increasing positive bounds, e.g. [0.75, 1.25, 2.0]")
-    return Thresholds(
-        road_closed_depth_m=ctx.number(t, "road_closed_depth_m", w, default=0.3, positive=True),
-        building_flooded_depth_m=ctx.number(t, "building_flooded_depth_m", w, default=0.15,
-                                            positive=True),
-        flooded_cell_depth_m=ctx.number(t, "flooded_cell_depth_m", w, default=0.05,
-                                        positive=True),
-        hazard_classes=tuple(float(c) for c in classes))
-
-
 def _apply_change(raw: dict, key: str, value: Any, source: Path | None) -> str:
     """Apply one what-if change to the raw TOML table; return its label."""
-    forcing = raw.setdefault("forcing", {})
-    if key == "rain_scale":
-        _need_table(forcing, "rain", key, source)["scale"] = float(value)
-        return f"rain x{value:g}"
-    if key == "return_period":
-        rain = _need_table(forcing, "rain", key, source)
-        if rain.get("source") != "design":
-            raise DataError("return_period only applies to a design storm", file=source,
-                            fix='set [forcing.rain] source = "design"')
-        rain["return_period"] = float(value)
-        return f"{value:g}-year storm"
-    if key == "pumps":
-        for pump in forcing.get("pumps", []):
-            pump["enabled"] = bool(value)
-        return "pumps on" if value else "pumps off"
-    if key == "breach":
-        _need_table(forcing, "breach", key, source)["enabled"] = bool(value)
-        return "breach" if value else "no breach"
+    from twin.engines import adapters
     if key in ("duration", "output_every", "name"):
         raw[key] = value
         return f"{key} {value}"
-    if key == "cell_size":
-        raw.setdefault("flood", {})["cell_size"] = float(value)
-        return f"{value:g} m cells"
+    for cls in adapters().values():
+        label = cls.apply_change(raw, key, value, source)
+        if label is not None:
+            return label
     *path, last = key.split(".")
+    if not path:
+        raise DataError(f"what-if change {key!r} is not known", file=source,
+                        fix="use duration, output_every, name, an engine's shortcut or a "
+                            "dotted path such as forcing.river.offset_m")
     table = raw
     for part in path:
         table = table.setdefault(part, {})
@@ -592,10 +390,3 @@ def _apply_change(raw: dict, key: str, value: Any, source: Path | None) -> str:
                             fix="use a dotted path of tables, e.g. forcing.river.offset_m")
     table[last] = copy.deepcopy(value)
     return f"{key}={value}"
-
-
-def _need_table(forcing: dict, name: str, key: str, source: Path | None) -> dict:
-    if name not in forcing:
-        raise DataError(f"what-if {key!r} needs a [forcing.{name}] table in the scenario",
-                        file=source, fix=f"add [forcing.{name}] to the scenario first")
-    return forcing[name]
