@@ -1,7 +1,8 @@
 """Reading, validating and reprojecting the outside data a city has.
 
-Rasters (GeoTIFF), vector layers (any OGR format), CityJSON, BIM (IFC, glTF,
-OBJ) and sensor tables. Bad input raises :class:`DataError` naming the file,
+Rasters (GeoTIFF) on one grid concept (:class:`GridSpec`), vector layers (any
+OGR format: buildings, roads, water, land use), OpenStreetMap extracts,
+CityJSON, BIM (IFC, glTF, OBJ) and sensor tables. Bad input raises :class:`DataError` naming the file,
 layer, feature and the fix; repairs emit a :class:`DataWarning` listing ids.
 
 Examples
@@ -15,8 +16,10 @@ from geodata.cityjson import CityJSONLayers, read_cityjson
 from geodata.errors import DataError, DataWarning
 from geodata.raster import GridSpec, Raster, check_grid_memory, read_raster
 from geodata.sensors import SENSOR_KINDS, SensorTable, read_sensors
-from geodata.vector import (check_overlap, read_buildings, read_landuse, read_layer,
-                            read_roads, read_water)
+from geodata.buildings import read_buildings
+from geodata.landcover import read_landuse, read_water
+from geodata.roads import read_roads
+from geodata.vector import check_overlap, read_layer
 
 __all__ = ["DataError", "DataWarning", "GridSpec", "Raster", "check_grid_memory", "read_raster",
            "SENSOR_KINDS", "SensorTable", "read_sensors", "check_overlap", "read_buildings", "read_landuse", "read_layer",

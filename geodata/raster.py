@@ -379,7 +379,8 @@ def _positive(value: float, name: str) -> float:
     try:
         value = float(value)
     except (TypeError, ValueError):
-        raise DataError(f"{name} must be a number, got {value!r}", fix=f"pass {name} in metres") from None
+        raise DataError(f"{name} must be a number, got {value!r}",
+                        fix=f"pass {name} in metres") from None
     if not (np.isfinite(value) and value > 0):
         raise DataError(f"{name} must be positive, got {value:g}", fix=f"pass {name} above 0")
     return value

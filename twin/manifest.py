@@ -51,6 +51,9 @@ from pyproj import CRS
 
 from geodata import bim as bimio
 from geodata import vector
+from geodata.buildings import read_buildings
+from geodata.landcover import read_landuse, read_water
+from geodata.roads import read_roads
 from geodata.cityjson import read_cityjson
 from geodata.errors import DataError, DataWarning
 from geodata.raster import Raster, read_raster
@@ -61,8 +64,7 @@ __all__ = ["load_city", "save_city"]
 
 _SECTIONS = {"name", "crs", "timezone", "terrain", "buildings", "roads", "water", "landuse",
              "cityjson", "sensors", "bim", "places", "layers"}
-_VECTOR_READERS = {"roads": vector.read_roads, "water": vector.read_water,
-                   "landuse": vector.read_landuse}
+_VECTOR_READERS = {"roads": read_roads, "water": read_water, "landuse": read_landuse}
 
 
 def load_city(path: str | os.PathLike) -> City:
@@ -212,8 +214,8 @@ def _load_terrain(spec: dict, src, crs: CRS, path: Path) -> Raster:
 def _load_buildings(spec: dict, src, crs: CRS, terrain: Raster | None, path: Path):
     dsm = read_raster(src(spec["dsm"])) if "dsm" in spec else None
     kw = {k: spec[k] for k in ("height", "storeys", "default_height", "storey_height") if k in spec}
-    return vector.read_buildings(src(_need(spec, "path", path, "buildings")), crs=crs,
-                                 layer=spec.get("layer"), dsm=dsm, dtm=terrain, **kw)
+    return read_buildings(src(_need(spec, "path", path, "buildings")), crs=crs,
+                          layer=spec.get("layer"), dsm=dsm, dtm=terrain, **kw)
 
 
 def _ground_buildings(b: gpd.GeoDataFrame, terrain: Raster) -> gpd.GeoDataFrame:
