@@ -64,3 +64,38 @@ def city(terrain, buildings) -> City:
     box.apply_translation((X0 + 60, Y0 + 250, 25))
     return City("tiny", 4547, terrain, buildings, roads, water, landuse,
                 sensors=SimpleNamespace(stations=stations), bim={"court": box})
+
+
+_VALIDATE_MANY_JS = """
+const validator = require(process.argv[2]);
+const fs = require('fs');
+(async () => {
+  const out = {};
+  for (const path of process.argv.slice(3)) {
+    const report = await validator.validateBytes(new Uint8Array(fs.readFileSync(path)));
+    out[path] = report.issues;
+  }
+  console.log(JSON.stringify(out));
+})().catch((error) => { console.error(error); process.exit(1); });
+"""
+
+
+@pytest.fixture(scope="session")
+def validate_glbs(validate_glb, tmp_path_factory):
+    """Return a function that runs the Khronos glTF validator on many GLB files in one
+    node process and returns ``{path: issues}`` (the ``validate_glb`` fixture installs it)."""
+    import json
+    import os
+    import subprocess
+    from pathlib import Path
+    cache = Path(os.environ.get("CITYTWIN_NPM_CACHE",
+                                Path.home() / ".cache" / "citytwin" / "npm"))
+    script = tmp_path_factory.mktemp("gltf-many") / "validate_many.js"
+    script.write_text(_VALIDATE_MANY_JS)
+
+    def check(paths) -> dict:
+        paths = [str(p) for p in paths]
+        out = subprocess.run(["node", str(script), str(cache / "node_modules" / "gltf-validator"),
+                              *paths], capture_output=True, text=True, check=True, timeout=900)
+        return json.loads(out.stdout)
+    return check
