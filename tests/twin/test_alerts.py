@@ -10,8 +10,8 @@ import xarray as xr
 from geodata.sensors import SensorTable
 from twin.alerts import (EVENT_COLUMNS, hazard_events, impact_events, scenario_events,
                          sensor_events, sensors_in_alarm)
-from twin.coupling import Impacts
-from twin.scenario import Thresholds
+from twin.engines.flood.impacts import Impacts
+from twin.engines.flood.settings import Thresholds
 
 START = pd.Timestamp("2024-07-05T12:00:00+08:00")
 T = pd.date_range("2024-07-05T04:00Z", periods=8, freq="10min")

@@ -99,7 +99,7 @@ def test_run_end_to_end(bowl):
     rain_m3 = RAIN_MM_H / 3.6e6 * 1200.0 * (~blocked).sum() * CELL ** 2
     stored = d[-1].sum() * CELL ** 2
     assert stored == pytest.approx(rain_m3, rel=0.01)
-    assert abs(run.provenance["volume_error"]) < 1e-3
+    assert abs(run.provenance["engines"]["flood"]["volume_error"]) < 1e-3
 
     # KPIs recomputed from the frames
     k = run.kpis
@@ -196,18 +196,18 @@ def test_bad_forcing_writes_nothing(bowl):
 
 @pytest.mark.parametrize("name", ["storm", "design100", "yangtze_overtopping", "demo"])
 def test_sample_scenarios_fit_the_sample_city(sample_city_path, name):
-    from twin.coupling import flood_grid
+    from twin.engines.flood.grid import flood_grid
     from twin.manifest import load_city
-    from twin.runner import build_forcing
+    from twin.engines.flood import build_forcing
     s = load_scenario(sample_city_path.parent / "scenarios" / f"{name}.toml")
     city = load_city(s.city)
     grid = flood_grid(city, s.flood.cell_size, buildings=s.flood.buildings)
     forcing = build_forcing(s, city, grid)
     assert forcing.depth[grid.water["lake"]].mean() > 1.0        # the lake starts full
     assert (forcing.depth[~grid.any_water] == 0).all()
-    if s.rain is not None:
+    if s.flood.rain is not None:
         assert forcing.rain_at(np.array([0.0, s.duration_s / 2])).max() > 0
-    if s.river is not None:
+    if s.flood.river is not None:
         r, c = grid.index(*city.places["levee"])
         crest = grid.elevation[r - 3:r + 4, c - 3:c + 4].max()
         level = forcing.river[2].max()
@@ -235,4 +235,4 @@ def test_breach_opens_at_its_time(bowl):
     r, c = 8, 8
     assert b[3, r, c] > a[3, r, c] + 2.0                         # the pit, 3 m deeper, fills
     assert cut.flood["elevation"].values[r, c] == pytest.approx(7.0)
-    assert abs(cut.provenance["volume_error"]) < 1e-3
+    assert abs(cut.provenance["engines"]["flood"]["volume_error"]) < 1e-3

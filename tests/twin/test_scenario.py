@@ -63,12 +63,12 @@ def test_good_scenario_parses_every_table(tmp_path):
     assert s.flood.buildings == "raised" and s.flood.drainage_mm_h == 20.0
     assert s.flood.boundaries == {"north": "closed", "east": "open", "south": "closed",
                                   "west": "closed"}
-    assert s.rain.interpolation == "thiessen" and s.rain.scale == 1.0
-    assert s.river.gauge == "WL01" and s.river.offset_m == 0.5 and s.river.level_m is None
-    assert s.pumps[0].at == "pump_station" and s.pumps[1].at == (585000.0, 3363000.0)
-    assert s.breach.time_s == 7200 and s.breach.width_m == 40
-    assert s.impacts.road_closed_depth_m == 0.25
-    assert s.impacts.building_flooded_depth_m == 0.15   # default
+    assert s.flood.rain.interpolation == "thiessen" and s.flood.rain.scale == 1.0
+    assert s.flood.river.gauge == "WL01" and s.flood.river.offset_m == 0.5 and s.flood.river.level_m is None
+    assert s.flood.pumps[0].at == "pump_station" and s.flood.pumps[1].at == (585000.0, 3363000.0)
+    assert s.flood.breach.time_s == 7200 and s.flood.breach.width_m == 40
+    assert s.flood.impacts.road_closed_depth_m == 0.25
+    assert s.flood.impacts.building_flooded_depth_m == 0.15   # default
     assert s.text == textwrap.dedent(GOOD)
 
 
@@ -86,8 +86,8 @@ def test_design_storm_and_forced_level(tmp_path):
     """))
     assert s.name == "s" and s.duration_s == 5400 and s.output_every_s == 600
     assert s.start == pd.Timestamp("2024-07-05T04:00:00Z")
-    assert s.rain.return_period == 100 and s.rain.duration_s == 5400 and s.rain.peak_ratio == 0.4
-    assert s.river.level_m == 29.5
+    assert s.flood.rain.return_period == 100 and s.flood.rain.duration_s == 5400 and s.flood.rain.peak_ratio == 0.4
+    assert s.flood.river.level_m == 29.5
 
 
 @pytest.mark.parametrize("text, key", [
@@ -155,7 +155,7 @@ def test_with_changes_makes_a_validated_variant(tmp_path):
     assert v.river.offset_m == 1.25
     assert v.city == s.city and v.start == s.start
     assert "rain x1.5" in v.name and "pumps off" in v.name
-    assert s.rain.scale == 1.0 and s.pumps[0].enabled       # the original is untouched
+    assert s.flood.rain.scale == 1.0 and s.flood.pumps[0].enabled       # the original is untouched
     with pytest.raises(DataError, match="design storm"):
         s.with_changes(return_period=50)
     with pytest.raises(DataError, match="'duration' must be"):
@@ -168,8 +168,8 @@ def test_sample_scenarios_load(sample_city_path, name):
     assert s.city.resolve() == sample_city_path.resolve()
     assert s.start.tzinfo is not None and s.duration_s > 0
     if name == "design100":
-        assert s.rain.source == "design" and s.rain.return_period == 100
+        assert s.flood.rain.source == "design" and s.flood.rain.return_period == 100
     if name == "yangtze_overtopping":
-        assert s.rain is None and s.river.offset_m > 0 and s.breach.enabled
+        assert s.flood.rain is None and s.flood.river.offset_m > 0 and s.flood.breach.enabled
     if name == "demo":
         assert s.duration_s <= 2 * 3600

@@ -224,6 +224,26 @@ class FloodAdapter(Adapter):
                 if v in res]
         return self._coords(res[keep])
 
+    # -- exchanges offered to the engines after flood ------------------------------
+    def road_depth_m(self) -> pd.Series:
+        """Current maximum water depth (m) along each road of the city, by road id.
+
+        Examples
+        --------
+        >>> flood.road_depth_m().loc["R00001"]        # doctest: +SKIP
+        0.12
+        """
+        group, row, col = self.grid.road_cells
+        depth = np.asarray(self._model.depth, float)
+        out = np.zeros(len(self.grid.road_ids))
+        if len(group):
+            np.maximum.at(out, group, depth[row, col])
+        return pd.Series(out, index=self.grid.road_ids, name="depth_m")
+
+    def depth_grid(self):
+        """Current water depth (m) and its grid: ``(GridSpec, depth (rows, cols))``."""
+        return self.grid.spec, np.asarray(self._model.depth, float)
+
     def provenance(self) -> dict:
         out = super().provenance()
         out.update(volume_error=self._model.volume_error(), grid_shape=list(self.grid.shape),

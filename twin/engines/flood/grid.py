@@ -25,6 +25,7 @@ from affine import Affine
 from pyproj import CRS
 
 from geodata.errors import DataError, DataWarning, describe_ids
+from geodata.grid import GridSpec
 from twin.engines.flood.levees import keep_crests
 from twin.engines.flood.settings import DRAINED_CLASSES
 
@@ -94,29 +95,16 @@ class FloodGrid:
     roof_outlets: np.ndarray | None = None
 
     @property
-    def shape(self) -> tuple[int, int]:
-        """``(rows, cols)``."""
-        return self.elevation.shape
+    def spec(self) -> GridSpec:
+        """The grid's geometry (:class:`geodata.grid.GridSpec`)."""
+        return GridSpec(self.transform, self.elevation.shape)
 
-    @property
-    def cell_size(self) -> float:
-        """Cell width (m)."""
-        return float(self.transform.a)
-
-    @property
-    def origin(self) -> tuple[float, float]:
-        """``(x_west, y_north)`` of the grid's upper-left corner."""
-        return (float(self.transform.c), float(self.transform.f))
-
-    @property
-    def x(self) -> np.ndarray:
-        """x of cell centres, shape ``(cols,)``."""
-        return self.transform.c + self.cell_size * (np.arange(self.shape[1]) + 0.5)
-
-    @property
-    def y(self) -> np.ndarray:
-        """y of cell centres, shape ``(rows,)``, north first."""
-        return self.transform.f - self.cell_size * (np.arange(self.shape[0]) + 0.5)
+    shape = property(lambda self: self.elevation.shape, doc="``(rows, cols)``.")
+    cell_size = property(lambda self: self.spec.cell_size, doc="Cell width (m).")
+    origin = property(lambda self: self.spec.origin,
+                      doc="``(x_west, y_north)`` of the grid's upper-left corner.")
+    x = property(lambda self: self.spec.x, doc="x of cell centres, shape ``(cols,)``.")
+    y = property(lambda self: self.spec.y, doc="y of cell centres, ``(rows,)``, north first.")
 
     @property
     def any_water(self) -> np.ndarray:
@@ -128,13 +116,11 @@ class FloodGrid:
 
     def index(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         """Integer ``(row, col)`` of the cells holding points ``(x, y)``."""
-        return _cell_of(self.transform, x, y)
+        return self.spec.index(x, y)
 
     def contains(self, row, col) -> np.ndarray:
         """Whether ``(row, col)`` lies on the grid."""
-        row, col = np.asarray(row), np.asarray(col)
-        return (row >= 0) & (row < self.shape[0]) & (col >= 0) & (col < self.shape[1])
-
+        return self.spec.contains(row, col)
 
 def flood_grid(city, cell_size: float, *, buildings: str = "blocked",
                manning_default: float = 0.03,
@@ -207,13 +193,6 @@ def flood_grid(city, cell_size: float, *, buildings: str = "blocked",
         road_cells=_road_cells(city.roads, shape, transform, cell_size, (bidx >= 0) | any_water))
 
 
-def _cell_of(transform: Affine, x, y) -> tuple[np.ndarray, np.ndarray]:
-    """``(row, col)`` of the north-up grid cells holding points ``(x, y)``."""
-    col = (np.asarray(x, float) - transform.c) / transform.a
-    row = (np.asarray(y, float) - transform.f) / transform.e
-    return np.floor(row).astype(int), np.floor(col).astype(int)
-
-
 def _building_index(b, shape, transform) -> np.ndarray:
     """Building number per cell (cell centre inside); buildings smaller than a
     cell get the cell under a point on their surface."""
@@ -226,7 +205,7 @@ def _building_index(b, shape, transform) -> np.ndarray:
     present[idx[idx >= 0]] = True
     small = np.flatnonzero(~present)
     pts = shapely.point_on_surface(geoms[small])
-    row, col = _cell_of(transform, shapely.get_x(pts), shapely.get_y(pts))
+    row, col = GridSpec(transform, shape).index(shapely.get_x(pts), shapely.get_y(pts))
     ok = (row >= 0) & (row < shape[0]) & (col >= 0) & (col < shape[1])
     ok[ok] &= idx[row[ok], col[ok]] < 0
     idx[row[ok], col[ok]] = small[ok]
@@ -270,7 +249,7 @@ def _road_cells(roads, shape, transform, cell_size: float, excluded: np.ndarray)
         return _unique_triples(np.zeros((3, 0), int))
     lines = shapely.segmentize(roads.geometry.values, cell_size / 4)
     xy, which = shapely.get_coordinates(lines, return_index=True)
-    row, col = _cell_of(transform, xy[:, 0], xy[:, 1])
+    row, col = GridSpec(transform, shape).index(xy[:, 0], xy[:, 1])
     ok = (row >= 0) & (row < shape[0]) & (col >= 0) & (col < shape[1])
     ok[ok] &= ~excluded[row[ok], col[ok]]
     return _unique_triples(np.stack([which[ok], row[ok], col[ok]]))

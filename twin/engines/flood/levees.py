@@ -13,6 +13,8 @@ Examples
 --------
 >>> import numpy as np
 >>> from affine import Affine
+
+from geodata.grid import GridSpec
 >>> fine = np.zeros((16, 16)); fine[:, 7] = 5.0             # a 1-cell levee, 5 m high
 >>> coarse = fine.reshape(4, 4, 4, 4).mean(axis=(1, 3))     # 4x coarser: crest 1.25 m
 >>> out = keep_crests(fine, Affine(1, 0, 0, 0, -1, 16), coarse, Affine(4, 0, 0, 0, -4, 16))
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 from affine import Affine
+
+from geodata.grid import GridSpec
 
 __all__ = ["crest_mask", "keep_crests"]
 
@@ -92,11 +96,10 @@ def keep_crests(fine: np.ndarray, fine_transform: Affine, coarse: np.ndarray,
         return out
     crest = crest_mask(fine, reach=int(np.ceil(ratio)), rise=rise)
     r, c = np.nonzero(crest)
-    x = fine_transform.c + (c + 0.5) * fine_transform.a
-    y = fine_transform.f + (r + 0.5) * fine_transform.e
-    rr = np.floor((y - coarse_transform.f) / coarse_transform.e).astype(int)
-    cc = np.floor((x - coarse_transform.c) / coarse_transform.a).astype(int)
-    ok = (rr >= 0) & (rr < out.shape[0]) & (cc >= 0) & (cc < out.shape[1])
+    fine_grid = GridSpec(fine_transform, fine.shape)
+    coarse_grid = GridSpec(coarse_transform, out.shape)
+    rr, cc = coarse_grid.index(fine_grid.x[c], fine_grid.y[r])
+    ok = coarse_grid.contains(rr, cc)
     top = np.full(out.shape, -np.inf)
     np.maximum.at(top, (rr[ok], cc[ok]), fine[r[ok], c[ok]])
     _close_diagonals(top)
