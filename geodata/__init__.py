@@ -18,10 +18,12 @@ from geodata.raster import GridSpec, Raster, check_grid_memory, read_raster
 from geodata.sensors import SENSOR_KINDS, SensorTable, read_sensors
 from geodata.buildings import read_buildings
 from geodata.landcover import read_landuse, read_water
+from geodata.osm import read_osm_buildings, read_osm_roads
 from geodata.roads import read_roads
 from geodata.vector import check_overlap, read_layer
 
 __all__ = ["DataError", "DataWarning", "GridSpec", "Raster", "check_grid_memory", "read_raster",
            "SENSOR_KINDS", "SensorTable", "read_sensors", "check_overlap", "read_buildings", "read_landuse", "read_layer",
            "read_roads", "read_water", "BimModel", "Placement", "read_bim", "read_ifc",
-           "read_mesh_model", "CityJSONLayers", "read_cityjson"]
+           "read_mesh_model", "CityJSONLayers", "read_cityjson", "read_osm_buildings",
+           "read_osm_roads"]
