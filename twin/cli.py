@@ -4,7 +4,7 @@
 
     twin demo [--out DIR] [--serve]        the sample city: summary, exports, picture, flood run
     twin info CITY                         summary of a city (manifest, CityJSON or folder)
-    twin export CITY --format glb -o PATH  3D export: glb | vtm | cityjson
+    twin export CITY --format glb -o PATH  3D export: glb | vtm | cityjson | 3dtiles (-o DIR)
     twin render CITY -o city.png           offscreen picture
     twin run SCENARIO [-o RUN.zarr]        run a scenario into a replay store
     twin serve [CITY_OR_RUN]               the operations-centre viewer
@@ -28,7 +28,6 @@ from twin.lifecycle import RunInterrupted
 __all__ = ["main", "SAMPLE_CITY"]
 
 SAMPLE_CITY = Path(__file__).resolve().parents[1] / "data_samples" / "ezhou" / "city.toml"
-EXPORT_SUFFIX = {"glb": ".glb", "vtm": ".vtm", "cityjson": ".city.json"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,7 +102,8 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("export", help="write the 3D city to a file")
     c.add_argument("city")
-    c.add_argument("--format", choices=sorted(EXPORT_SUFFIX), required=True)
+    from scenes.writers import formats   # the registry of export formats (light import)
+    c.add_argument("--format", choices=sorted(formats()), required=True)
     c.add_argument("-o", "--output", required=True)
     c.set_defaults(func=_export)
 
@@ -196,7 +196,9 @@ def _demo(args) -> int:
           f" in {time.perf_counter() - t0:.1f} s\n")
     print(format_summary(city.summary()))
     print()
-    written = [export_city(city, fmt, out / f"ezhou{suffix}") for fmt, suffix in EXPORT_SUFFIX.items()]
+    from scenes.writers import default_path, formats
+    written = [export_city(city, fmt, default_path(fmt, out, "ezhou"))
+               for fmt, suffixes in formats().items() if suffixes]   # files; not 3D Tiles folders
     written.append(render_png(city_scene(city), out / "ezhou.png"))
     if not args.no_run:
         written.append(_demo_run(out))
@@ -227,18 +229,9 @@ def _demo_run(out: Path) -> Path:
 # -- shared by commands -------------------------------------------------------------
 
 def export_city(city, fmt: str, path: Path) -> Path:
-    """Write ``city`` as ``fmt`` (``glb``, ``vtm`` or ``cityjson``) to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "cityjson":
-        from scenes.cityjson import write_cityjson
-        return write_cityjson(city, path)
-    from scenes.meshes import city_scene
-    scene = city_scene(city)
-    if fmt == "glb":
-        from scenes.gltf import write_glb
-        return write_glb(scene, path)
-    from scenes.vtk import write_vtm
-    return write_vtm(scene, path)
+    """Write ``city`` as ``fmt`` (a name of :func:`scenes.writers.formats`) to ``path``."""
+    from scenes.writers import write_scene
+    return write_scene(city, path, fmt)
 
 
 def format_summary(s: dict) -> str:
