@@ -208,6 +208,8 @@ def _metadata(mesh: TileMesh, buf: _Buffer) -> dict:
     cls, columns = property_table(mesh.properties)
     table = {}
     for name, parts in columns.items():
+        if not parts["values"]:        # e.g. only empty strings: leave the property out
+            continue
         entry = {"values": buf.add(parts["values"])}
         if "stringOffsets" in parts:
             entry["stringOffsets"] = buf.add(parts["stringOffsets"])

@@ -193,11 +193,18 @@ def water_surface(elevation, depth, transform: Affine, *, depth_transform: Affin
         gy = depth_transform.f + rr * depth_transform.e
         ground = sample_grid(z_cells, transform, gx.ravel(), gy.ravel()).reshape(depth.shape)
     level = np.where(np.nan_to_num(depth) > min_depth, ground + depth, np.nan)
-    level = _extend_one_cell(level)
     x, y, zt, tris = _terrain_grid(z_cells, transform, step)
-    eta = sample_grid(level, depth_transform, x, y)
-    f = np.where(np.isfinite(eta), eta - zt, -1.0)
-    f = np.where((f <= 0) & np.isfinite(eta), np.minimum(f, -1e-6), f)
+    near = _extend_one_cell(level)          # water may reach into the next cell: f > 0 there
+    eta = sample_grid(near, depth_transform, x, y)
+    f = np.where(np.isfinite(eta), np.minimum(eta - zt, np.where(eta > zt, np.inf, -1e-6)), np.nan)
+    # beyond, the level only places the shoreline on edges leaving the water (never wet)
+    rings = 1 + int(np.ceil(abs(transform.a) * step / abs(depth_transform.a)))
+    far = near
+    for _ in range(rings):
+        far = _extend_one_cell(far)
+    eta_far = sample_grid(far, depth_transform, x, y)
+    f = np.where(np.isfinite(f), f,
+                 np.where(np.isfinite(eta_far), np.minimum(eta_far - zt, -1e-6), -1.0))
     pts, faces, _ = clip_surface(x, y, zt, f, tris)
     xyz = np.column_stack([pts[:, :2], pts[:, 2] + pts[:, 3] + lift])
     mesh = _mesh(xyz, faces, origin)
