@@ -41,19 +41,25 @@ class Demand:
     n_nodes : int
         Nodes of the network (valid origins and destinations are ``0..n_nodes-1``).
     bin_s : float
-        Departure interval of one trip group (s).
+        Shortest departure interval of one trip group (s).
+    min_group_veh : float
+        A row's departure interval is lengthened so that a group holds at least
+        this many vehicles (fewer, larger groups keep the packets few).
     """
 
-    def __init__(self, n_nodes: int, bin_s: float):
+    def __init__(self, n_nodes: int, bin_s: float, min_group_veh: float = 5.0):
         if not (np.isfinite(bin_s) and bin_s > 0):
             raise ValueError(f"trip_bin_s={bin_s} must be a positive number of seconds")
+        if not (np.isfinite(min_group_veh) and min_group_veh >= 0):
+            raise ValueError(f"min_group_veh={min_group_veh} must be a number >= 0")
         self.n_nodes = int(n_nodes)
         self.bin_s = float(bin_s)
+        self.min_group_veh = float(min_group_veh)
         self.dest_nodes = np.zeros(0, np.int64)
         self.rows = {k: np.zeros(0, t) for k, t in (("origin", np.int64), ("dest", np.int64),
                                                     ("start", float), ("end", float),
                                                     ("flow", float), ("goff", np.int64),
-                                                    ("nbins", np.int64))}
+                                                    ("nbins", np.int64), ("bin", float))}
         self.groups = {k: np.zeros(0, float) for k in ("demanded", "depart", "arrived",
                                                        "arrive", "unserved")}
         self.group_row = np.zeros(0, np.int64)
@@ -106,10 +112,13 @@ class Demand:
         self.dest_nodes = np.concatenate([self.dest_nodes, new])
         index = {int(v): i for i, v in enumerate(self.dest_nodes)}
         di = np.array([index[int(v)] for v in d], np.int64)
-        nbins = np.maximum(1, np.ceil((t1 - t0) / self.bin_s - 1e-9)).astype(np.int64)
+        with np.errstate(divide="ignore"):
+            width = np.maximum(self.bin_s, np.where(q > 0, self.min_group_veh / q, np.inf))
+        width = np.minimum(width, t1 - t0)
+        nbins = np.maximum(1, np.ceil((t1 - t0) / width - 1e-9)).astype(np.int64)
         goff = self.n_groups + np.concatenate([[0], np.cumsum(nbins)[:-1]]).astype(np.int64)
         for k, v in (("origin", o), ("dest", di), ("start", t0), ("end", t1), ("flow", q),
-                     ("goff", goff), ("nbins", nbins)):
+                     ("goff", goff), ("nbins", nbins), ("bin", width)):
             self.rows[k] = np.concatenate([self.rows[k], v])
         total = int(nbins.sum())
         for k in self.groups:
@@ -123,7 +132,7 @@ class Demand:
         """The demand rows as the tuple :func:`kernels.advance_steps` takes."""
         r = self.rows
         return (r["origin"], r["dest"], r["start"], r["end"], r["flow"], r["goff"], r["nbins"],
-                self.bin_s)
+                r["bin"])
 
     def kernel_groups(self) -> tuple:
         """The group arrays as the tuple :func:`kernels.advance_steps` takes."""

@@ -79,12 +79,23 @@ def curve_at(hist, off, size, k, k_reg, t_reg, hist_t, n_hist, t_now, dt, x):
 
 
 @numba.njit(cache=True)
-def _append(q, g, amount, head, tail, pg, pc, pnext, free, nfree):
-    """Put ``amount`` vehicles of group ``g`` at the tail of queue ``q`` (merging with its tail)."""
-    tl = tail[q]
-    if tl >= 0 and pg[tl] == g:
-        pc[tl] += amount
-        return
+def _append(q, g, amount, t, queues, pool, cohort_s):
+    """Put ``amount`` vehicles of group ``g`` at the tail of queue ``q``.
+
+    Vehicles entering a queue within ``cohort_s`` of each other form one cohort:
+    in it, vehicles of the same group share one packet (their order inside the
+    cohort is not kept; the curves, not the packets, time the flows).
+    """
+    head, tail, qcount, coh_head, coh_t = queues
+    pg, pc, pnext, free, nfree = pool
+    if coh_head[q] >= 0 and t - coh_t[q] < cohort_s:
+        p = coh_head[q]
+        while p >= 0:
+            if pg[p] == g:
+                pc[p] += amount
+                qcount[q] += amount
+                return
+            p = pnext[p]
     if nfree[0] == 0:
         raise RuntimeError("traffic kernels: vehicle packet pool exhausted")
     nfree[0] -= 1
@@ -92,16 +103,23 @@ def _append(q, g, amount, head, tail, pg, pc, pnext, free, nfree):
     pg[p] = g
     pc[p] = amount
     pnext[p] = -1
+    tl = tail[q]
     if tl >= 0:
         pnext[tl] = p
     else:
         head[q] = p
     tail[q] = p
+    qcount[q] += amount
+    if coh_head[q] < 0 or t - coh_t[q] >= cohort_s:
+        coh_head[q] = p
+        coh_t[q] = t
 
 
 @numba.njit(cache=True)
-def _unlink(q, p, prev, head, tail, pc, pnext, free, nfree):
+def _unlink(q, p, prev, queues, pool):
     """Remove packet ``p`` (after ``prev``, -1 at the head) from queue ``q``; return next."""
+    head, tail, qcount, coh_head, coh_t = queues
+    pg, pc, pnext, free, nfree = pool
     nxt = pnext[p]
     if prev < 0:
         head[q] = nxt
@@ -109,6 +127,8 @@ def _unlink(q, p, prev, head, tail, pc, pnext, free, nfree):
         pnext[prev] = nxt
     if tail[q] == p:
         tail[q] = prev
+    if coh_head[q] == p:
+        coh_head[q] = nxt
     pc[p] = 0.0
     pnext[p] = -1
     free[nfree[0]] = p
@@ -123,10 +143,11 @@ def packet_total(pc):
 
 
 @numba.njit(cache=True)
-def _generate(t, h, dem, g_dem, g_dep, g_uns, g_dest, dest_nodes, frac, out_ptr, out_links,
-              n_links, head, tail, pg, pc, pnext, free, nfree, qcount):
+def _generate(t, h, dem, groups, dest_nodes, frac, out_ptr, out_links, n_links, queues, pool,
+              cohort_s):
     """Demand of the step ``[t, t+h]`` joins the origin queues (or is unserved if unroutable)."""
     orig, dsti, t0, t1, flow, goff, nbins, bin_s = dem
+    g_dest, g_dem, g_dep, g_arr, g_arr_t, g_uns = groups
     for r in range(orig.size):
         a = max(t, t0[r])
         b = min(t + h, t1[r])
@@ -136,7 +157,7 @@ def _generate(t, h, dem, g_dem, g_dep, g_uns, g_dest, dest_nodes, frac, out_ptr,
         if amt <= 0.0:
             continue
         mid = 0.5 * (a + b)
-        g = goff[r] + min(nbins[r] - 1, int((mid - t0[r]) / bin_s))
+        g = goff[r] + min(nbins[r] - 1, int((mid - t0[r]) / bin_s[r]))
         g_dem[g] += amt
         g_dep[g] += amt * mid
         o = orig[r]
@@ -147,18 +168,17 @@ def _generate(t, h, dem, g_dem, g_dep, g_uns, g_dest, dest_nodes, frac, out_ptr,
                 routable = True
                 break
         if routable:
-            _append(n_links + o, g, amt, head, tail, pg, pc, pnext, free, nfree)
-            qcount[n_links + o] += amt
+            _append(n_links + o, g, amt, t, queues, pool, cohort_s)
         else:
             g_uns[g] += amt
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _link_flows(t, h, k, k_reg, t_reg, dt, tau_u, tau_w, cap, cap_in, store, nup, ndn,
                 hoff, hlen, hist_up, hist_dn, hist_t, send, recv):
     """LTM sending and receiving flows of every link for the step ``[t, t+h]``."""
     n_hist = hist_t.size
-    for l in numba.prange(nup.size):
+    for l in range(nup.size):
         up_then = curve_at(hist_up, hoff[l], hlen[l], k, k_reg, t_reg, hist_t, n_hist, t, dt,
                            t + h - tau_u[l])
         dn_then = curve_at(hist_dn, hoff[l], hlen[l], k, k_reg, t_reg, hist_t, n_hist, t, dt,
@@ -256,9 +276,12 @@ def _node_split(n_in, n_out, sij, cap_i, rt, alpha, active, done):
 
 
 @numba.njit(cache=True)
-def _move(n, i_q, s_i, alpha, d_out, t_mid, head, tail, pg, pc, pnext, free, nfree, g_dest,
-          dest_nodes, frac, out_ptr, out_links, g_arr, g_arr_t, g_uns, inflow, qcount):
+def _move(n, i_q, s_i, alpha, d_out, t, queues, pool, groups, dest_nodes, frac, out_ptr,
+          out_links, inflow, cohort_s, t_mid):
     """Move the share ``alpha`` of the head segment of queue ``i_q``; return vehicles moved."""
+    head, tail, qcount, coh_head, coh_t = queues
+    pg, pc, pnext, free, nfree = pool
+    g_dest, g_dem, g_dep, g_arr, g_arr_t, g_uns = groups
     o0 = out_ptr[n]
     rem = s_i
     moved = 0.0
@@ -297,13 +320,12 @@ def _move(n, i_q, s_i, alpha, d_out, t_mid, head, tail, pg, pc, pnext, free, nfr
                         amt = m - given if e == last else m * f / tot
                         given += amt
                         j = out_links[o0 + e]
-                        _append(j, g, amt, head, tail, pg, pc, pnext, free, nfree)
+                        _append(j, g, amt, t, queues, pool, cohort_s)
                         inflow[j] += amt
-                        qcount[j] += amt
         moved += m
         qcount[i_q] -= m
         if m == pc[p]:
-            p = _unlink(i_q, p, prev, head, tail, pc, pnext, free, nfree)
+            p = _unlink(i_q, p, prev, queues, pool)
         else:
             pc[p] -= m
             prev = p
@@ -312,24 +334,15 @@ def _move(n, i_q, s_i, alpha, d_out, t_mid, head, tail, pg, pc, pnext, free, nfr
 
 
 @numba.njit(cache=True)
-def _nodes(t, h, n_links, in_ptr, in_links, out_ptr, out_links, cap, send, recv, head, tail,
-           pg, pc, pnext, free, nfree, g_dest, dest_nodes, frac, g_arr, g_arr_t, g_uns,
-           inflow, outflow, qcount):
+def _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, dest_nodes, frac,
+           inflow, outflow, cohort_s, scratch):
     """Apply the node model at every node for one step (serial: the packet pool is shared)."""
+    in_ptr, in_links, out_ptr, out_links = net
+    head, tail, qcount, coh_head, coh_t = queues
+    pg, pc, pnext, free, nfree = pool
+    g_dest = groups[0]
+    sij, cap_i, s_in, alpha, rt, q_in, active, done = scratch
     n_nodes = out_ptr.size - 1
-    max_in = 1
-    max_out = 0
-    for n in range(n_nodes):
-        max_in = max(max_in, in_ptr[n + 1] - in_ptr[n] + 1)
-        max_out = max(max_out, out_ptr[n + 1] - out_ptr[n])
-    sij = np.zeros((max_in, max_out + 2))
-    cap_i = np.zeros(max_in)
-    s_in = np.zeros(max_in)
-    q_in = np.zeros(max_in, np.int64)
-    rt = np.zeros(max_out + 2)
-    alpha = np.zeros(max_in)
-    active = np.zeros(max_in, np.bool_)
-    done = np.zeros(max_out + 2, np.bool_)
     t_mid = t + 0.5 * h
     for n in range(n_nodes):
         d_out = out_ptr[n + 1] - out_ptr[n]
@@ -361,16 +374,29 @@ def _nodes(t, h, n_links, in_ptr, in_links, out_ptr, out_links, cap, send, recv,
         _node_split(n_in, d_out, sij[:n_in, :d_out + 2], cap_i, rt, alpha, active, done)
         for i in range(n_in):
             if alpha[i] > 0.0:
-                moved = _move(n, q_in[i], s_in[i], alpha[i], d_out, t_mid, head, tail, pg, pc,
-                              pnext, free, nfree, g_dest, dest_nodes, frac, out_ptr, out_links,
-                              g_arr, g_arr_t, g_uns, inflow, qcount)
+                moved = _move(n, q_in[i], s_in[i], alpha[i], d_out, t, queues, pool, groups,
+                              dest_nodes, frac, out_ptr, out_links, inflow, cohort_s, t_mid)
                 if q_in[i] < n_links:
                     outflow[q_in[i]] += moved
 
 
 @numba.njit(cache=True)
-def advance_steps(clock, until, dt, margin, links, ring, curves, pool, queues, groups, dem,
-                  net, dest_nodes, frac, acc):
+def _scratch(net):
+    """Work arrays of the node model, sized by the largest node."""
+    in_ptr, in_links, out_ptr, out_links = net
+    max_in = 1
+    max_out = 0
+    for n in range(out_ptr.size - 1):
+        max_in = max(max_in, in_ptr[n + 1] - in_ptr[n] + 1)
+        max_out = max(max_out, out_ptr[n + 1] - out_ptr[n])
+    return (np.zeros((max_in, max_out + 2)), np.zeros(max_in), np.zeros(max_in),
+            np.zeros(max_in), np.zeros(max_out + 2), np.zeros(max_in, np.int64),
+            np.zeros(max_in, np.bool_), np.zeros(max_out + 2, np.bool_))
+
+
+@numba.njit(cache=True)
+def advance_steps(clock, until, dt, margin, cohort_s, links, ring, curves, pool, queues,
+                  groups, dem, net, dest_nodes, frac, acc):
     """Step the network from ``clock[0]`` to ``until`` (or until the packet pool runs low).
 
     ``clock`` = [t, k, k_reg, t_reg, steps, min_h] is updated in place.
@@ -379,16 +405,14 @@ def advance_steps(clock, until, dt, margin, links, ring, curves, pool, queues, g
     tau_u, tau_w, cap, cap_in, store = links
     hoff, hlen, hist_up, hist_dn, hist_t = ring
     nup, ndn = curves
-    pg, pc, pnext, free, nfree = pool
-    head, tail, qcount = queues
-    g_dest, g_dem, g_dep, g_arr, g_arr_t, g_uns = groups
-    in_ptr, in_links, out_ptr, out_links = net
+    nfree = pool[4]
     acc_in, acc_out, acc_n, max_n = acc
     n_links = nup.size
     send = np.zeros(n_links)
     recv = np.zeros(n_links)
     inflow = np.zeros(n_links)
     outflow = np.zeros(n_links)
+    scratch = _scratch(net)
     n_hist = hist_t.size
     while clock[0] < until - 1e-9 * max(1.0, until):
         if nfree[0] < margin:
@@ -396,15 +420,14 @@ def advance_steps(clock, until, dt, margin, links, ring, curves, pool, queues, g
         t = clock[0]
         k = int(clock[1])
         h = min(dt, until - t)
-        _generate(t, h, dem, g_dem, g_dep, g_uns, g_dest, dest_nodes, frac, out_ptr,
-                  out_links, n_links, head, tail, pg, pc, pnext, free, nfree, qcount)
+        _generate(t, h, dem, groups, dest_nodes, frac, net[2], net[3], n_links, queues, pool,
+                  cohort_s)
         _link_flows(t, h, k, int(clock[2]), clock[3], dt, tau_u, tau_w, cap, cap_in, store,
                     nup, ndn, hoff, hlen, hist_up, hist_dn, hist_t, send, recv)
         inflow[:] = 0.0
         outflow[:] = 0.0
-        _nodes(t, h, n_links, in_ptr, in_links, out_ptr, out_links, cap, send, recv, head,
-               tail, pg, pc, pnext, free, nfree, g_dest, dest_nodes, frac, g_arr, g_arr_t,
-               g_uns, inflow, outflow, qcount)
+        _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, dest_nodes, frac,
+               inflow, outflow, cohort_s, scratch)
         k += 1
         for l in range(n_links):
             nup[l] += inflow[l]

@@ -77,18 +77,26 @@ class TrafficModel(Engine):
         Time step (s). Default: the shortest free-flow link time, between 0.5 and
         2 s. Links shorter than one step of free flow are modelled one step long
         (``stats()["lengthened_links"]``).
-    trip_bin_s : float
-        Departure interval grouped into one row of :attr:`trips`.
+    trip_bin_s, min_group_veh : float
+        Departures of one demand row within ``trip_bin_s`` form one trip group
+        (a row of :attr:`trips`); the interval is lengthened for a thin flow so
+        that a group holds at least ``min_group_veh`` vehicles.
     min_speed_factor : float
         Lowest speed factor honoured (a smaller one, including 0, slows the
         link to this share of its free speed; close a link with
         :meth:`set_capacity_factor`).
+    cohort_s : float
+        Vehicles entering a link (or origin queue) within this many seconds of
+        each other form one cohort whose destinations are mixed (the order of
+        vehicles inside a cohort is not tracked; flows are still timed by the
+        cumulative curves). 0 keeps strict order (more packets, slower).
     """
 
     def __init__(self, net: RoadNetwork, seed: int = 0, routing: str = "dynamic",
                  reroute_every_s: float = 300.0, reroute_share: float = 0.5,
                  dt_s: float | None = None, trip_bin_s: float = 60.0,
-                 min_speed_factor: float = 0.1):
+                 min_speed_factor: float = 0.1, cohort_s: float = 10.0,
+                 min_group_veh: float = 5.0):
         if not isinstance(net, RoadNetwork):
             raise ValueError(f"TrafficModel: net must be a RoadNetwork, not {type(net).__name__}")
         if routing not in ROUTINGS:
@@ -107,12 +115,15 @@ class TrafficModel(Engine):
         self.net, self.seed, self.routing = net, int(seed), routing
         self.reroute_every_s, self.reroute_share = float(reroute_every_s), float(reroute_share)
         self.dt_s, self.min_speed_factor = float(dt_s), float(min_speed_factor)
+        if not (np.isfinite(cohort_s) and cohort_s >= 0):
+            raise ValueError(f"TrafficModel: cohort_s={cohort_s} must be a number >= 0")
+        self.cohort_s = float(cohort_s)
         n, nn = net.n_links, net.n_nodes
         self.length_eff = np.maximum(net.length_m, net.free_speed_ms * self.dt_s)
         self._lengthened = int((net.length_m < self.length_eff).sum())
         self.capacity_factor = np.ones(n)
         self.speed_factor = np.ones(n)
-        self.demand = Demand(nn, trip_bin_s)
+        self.demand = Demand(nn, trip_bin_s, min_group_veh)
         self.frac = np.zeros((0, n), np.float32)
         # ring of curve values: long enough for the slowest allowed speed and the wave
         longest = np.maximum(self.length_eff / (net.free_speed_ms * self.min_speed_factor),
@@ -125,7 +136,7 @@ class TrafficModel(Engine):
         self._curves = (np.zeros(n), np.zeros(n))
         self._clock = np.array([0.0, 0.0, 0.0, 0.0, 0.0, np.inf])
         self._queues = (np.full(n + nn, -1, np.int64), np.full(n + nn, -1, np.int64),
-                        np.zeros(n + nn))
+                        np.zeros(n + nn), np.full(n + nn, -1, np.int64), np.zeros(n + nn))
         self._pool = self._new_pool(max(1024, 4 * (n + nn)))
         self._acc = tuple(np.zeros(n) for _ in range(4))     # in, out, veh*s, max veh
         self._frame = (0.0, np.zeros(n), np.zeros(n), np.zeros(n))
@@ -254,7 +265,7 @@ class TrafficModel(Engine):
                 stop = min(until, self._next_reroute)
             status = kernels.advance_steps(
                 self._clock, stop, self.dt_s, 8 * self.net.n_links + self.demand.n_groups // 4
-                + 1024, self._links, self._ring, self._curves, self._pool, self._queues,
+                + 1024, self.cohort_s, self._links, self._ring, self._curves, self._pool, self._queues,
                 self.demand.kernel_groups(), self.demand.kernel_rows(), self._net,
                 self.demand.dest_nodes, self.frac, self._acc)
             if status == 1:
