@@ -136,7 +136,9 @@ def _begin(tmp: Path, scenario: Scenario, city, engines: list[Adapter]) -> None:
     for a in engines:
         frame = a.frame().expand_dims(time=[0.0])
         frame["time"].attrs.update(units="s", long_name="seconds since the scenario start")
-        ds = xr.merge([frame, a.static(), a.result()], compat="override")
+        static = a.static()
+        ds = xr.merge([frame, static, a.result()], compat="override")
+        ds.attrs.update(static.attrs)
         ds.to_zarr(tmp, group=a.name, mode="w", consolidated=False,
                    encoding=a.chunks(frame))
     root.attrs["frames"] = 1
