@@ -13,7 +13,8 @@ order: each step a person ``i`` takes the direction
 where ``s_i`` is the distance to the nearest person ahead of ``i`` within a lane
 of half-width ``l`` around ``e_i``. Positions are updated together (Jacobi):
 ``x_i += dt v_i e_i``. A move into a wall or blocked cell slides along the
-wall (one axis kept) or is refused, so nobody ever stands in a wall cell.
+wall (one axis kept) or is refused, so nobody ever stands in a wall cell. The
+grid's edge is closed too, but only wall cells repel (an exit may lie on the edge).
 
 Grid convention: ``h`` the cell side, row 0 north; a point ``(x, y)`` lies in
 column ``floor(x / h)`` and row ``floor((H - y) / h)``, ``H = rows h``. Cell
@@ -35,7 +36,10 @@ from numba import njit, prange
 __all__ = ["cell_lists", "step", "PARAMS"]
 
 PARAMS = ("dt", "length", "time_gap", "a", "d", "b", "d_wall", "cell", "height", "nb_cell")
-"""Order of the scalar parameters of :func:`step`."""
+"""Order of the scalar parameters of :func:`step`. ``nb_cell``, the side of the
+neighbour cells, must be at least ``length + 6 d`` (the reach of the neighbour
+repulsion, beyond which it is below 1 % of the desired direction); the gap
+ahead is searched ring by ring of cells until no closer person can exist."""
 
 
 @njit(cache=True)
@@ -118,11 +122,11 @@ def _wall_push(x, y, code, h, height, b, d_wall, radius, wade):
     py = 0.0
     for r in range(r_c - m, r_c + m + 1):
         for c in range(c_c - m, c_c + m + 1):
-            inside = 0 <= r < rows and 0 <= c < cols
-            if inside:
-                k = code[r, c]
-                if k == 1 or (k == 2 and wade):
-                    continue
+            if r < 0 or r >= rows or c < 0 or c >= cols:
+                continue                  # the grid's edge is closed but does not repel
+            k = code[r, c]
+            if k == 1 or (k == 2 and wade):
+                continue
             x0 = c * h
             y0 = height - (r + 1) * h
             qx = min(max(x, x0), x0 + h)
@@ -148,7 +152,7 @@ def _enterable(x, y, h, height, code, wade):
     return k == 1 or (k == 2 and wade)
 
 
-@njit(cache=True, parallel=True, fastmath=True)
+@njit(cache=True, parallel=True, fastmath={"contract", "arcp", "afn", "reassoc", "nsz"})
 def step(pos, v0, start_s, field, alive, cstart, corder, nbx, nby, gx, gy, code, labels,
          exit_open, t, p, new_pos, speed, out_label):
     """One model step for the ``alive`` agents.
@@ -161,6 +165,12 @@ def step(pos, v0, start_s, field, alive, cstart, corder, nbx, nby, gx, gy, code,
                                                   p[7], p[8], p[9])
     rows, cols = code.shape
     radius = 0.5 * ell
+    rc2 = (ell + 6.0 * dd) ** 2
+    sx = np.empty(corder.size)
+    sy = np.empty(corder.size)
+    for q in prange(corder.size):
+        sx[q] = pos[corder[q], 0]
+        sy[q] = pos[corder[q], 1]
     for k in prange(alive.size):
         i = alive[k]
         x = pos[i, 0]
@@ -184,14 +194,12 @@ def step(pos, v0, start_s, field, alive, cstart, corder, nbx, nby, gx, gy, code,
             for gxc in range(max(cx - 1, 0), min(cx + 2, nbx)):
                 cell = gyc * nbx + gxc
                 for q in range(cstart[cell], cstart[cell + 1]):
-                    j = corder[q]
-                    if j == i:
+                    dx = x - sx[q]
+                    dy = y - sy[q]
+                    d2 = dx * dx + dy * dy
+                    if d2 > rc2 or corder[q] == i or d2 <= 1e-18:
                         continue
-                    dx = x - pos[j, 0]
-                    dy = y - pos[j, 1]
-                    d = np.sqrt(dx * dx + dy * dy)
-                    if d > ell + 12.0 * dd or d <= 1e-9:
-                        continue
+                    d = np.sqrt(d2)
                     w = a * np.exp((ell - d) / dd)
                     ex += w * dx / d
                     ey += w * dy / d
@@ -205,23 +213,29 @@ def step(pos, v0, start_s, field, alive, cstart, corder, nbx, nby, gx, gy, code,
         else:
             ex /= norm
             ey /= norm
-        s = np.inf
-        for gyc in range(max(cy - 1, 0), min(cy + 2, nby)):
-            for gxc in range(max(cx - 1, 0), min(cx + 2, nbx)):
-                cell = gyc * nbx + gxc
-                for q in range(cstart[cell], cstart[cell + 1]):
-                    j = corder[q]
-                    if j == i:
-                        continue
-                    dx = pos[j, 0] - x
-                    dy = pos[j, 1] - y
-                    ahead = ex * dx + ey * dy
-                    if ahead <= 0.0 or abs(ex * dy - ey * dx) > ell:
-                        continue
-                    d = np.sqrt(dx * dx + dy * dy)
-                    if d < s:
-                        s = d
-        v = min(v0[i], max(0.0, (s - ell) / tgap))
+        reach = ell + tgap * v0[i]            # beyond this gap the person walks at v0
+        s2 = reach * reach
+        ring = 1
+        while True:
+            for gyc in range(max(cy - ring, 0), min(cy + ring + 1, nby)):
+                for gxc in range(max(cx - ring, 0), min(cx + ring + 1, nbx)):
+                    if ring > 1 and abs(gyc - cy) < ring and abs(gxc - cx) < ring:
+                        continue              # an inner ring, already searched
+                    cell = gyc * nbx + gxc
+                    for q in range(cstart[cell], cstart[cell + 1]):
+                        dx = sx[q] - x
+                        dy = sy[q] - y
+                        ahead = ex * dx + ey * dy
+                        if ahead <= 0.0 or abs(ex * dy - ey * dx) > ell or corder[q] == i:
+                            continue
+                        d2 = dx * dx + dy * dy
+                        if d2 < s2:
+                            s2 = d2
+            # everyone in ring + 1 and beyond is at least ring * hn away
+            if (ring * hn) ** 2 >= s2:
+                break
+            ring += 1
+        v = min(v0[i], max(0.0, (np.sqrt(s2) - ell) / tgap))
         nx = x + dt * v * ex
         ny = y + dt * v * ey
         if not _enterable(nx, ny, h, height, code, wade):

@@ -340,7 +340,7 @@ class CrowdModel(Engine):
         until = self._check_until(until_s)
         t0 = _clock.perf_counter()
         h = self._h
-        hn = max(self._ell + self._tgap * float(self._v0.max(initial=1.0)), 1.0)
+        hn = max(self._ell + 6.0 * self._rep[1], 0.5)
         nbx = int(np.ceil(self.shape[1] * h / hn)) + 1
         nby = int(np.ceil(self.shape[0] * h / hn)) + 1
         a, d, b, dw = self._rep
