@@ -1,8 +1,10 @@
 """Flood engine: a numba 2-D local-inertial shallow-water solver on raster grids.
 
-:class:`FloodModel` takes plain arrays (no City needed); :mod:`.kernels` holds the
-numba kernels, :mod:`.forcing` the checked forcing series and :mod:`.storm`
-the design storms.
+:class:`FloodModel` takes plain arrays (no City needed) and follows the engine
+contract of :mod:`simulations.engine`; :mod:`.faces` and :mod:`.kernels` hold
+the numba kernels, :mod:`.forcing` the checked forcing series, :func:`hazard`
+the hazard rating shared with the twin and :class:`FloodStallError` the error
+of a run that cannot go on.
 
 Examples
 --------
@@ -13,6 +15,8 @@ Examples
 >>> float(m.run(100, 100).depth.mean().round(6))      # 36 mm/h for 100 s = 1 mm
 0.001
 """
+from .hazard import SPEED_DEPTH, hazard
 from .model import EDGES, FloodModel
+from .stall import FloodStallError
 
-__all__ = ["FloodModel", "EDGES"]
+__all__ = ["FloodModel", "EDGES", "FloodStallError", "SPEED_DEPTH", "hazard"]

@@ -1,15 +1,9 @@
-"""Numba kernels of the local-inertial shallow-water scheme (pure functions on arrays).
+"""The time loop of the flood scheme and its cell kernels (numba, pure functions on arrays).
 
-The scheme is the one of Bates et al. (2010), with the q-centred
-theta-weighting of de Almeida et al. (2012), a 2-D friction magnitude and
-semi-implicit Manning friction. For the face between cells ``a`` and ``b``::
-
-    q' = [theta q + (1 - theta)/2 (q_prev + q_next) - g h_f dt (eta_b - eta_a)/dx]
-         / [1 + g dt n^2 |q_2d| / h_f^(7/3)]
-
-with ``h_f = max(eta_a, eta_b) - max(z_a, z_b)`` and ``|q_2d|`` the magnitude of
-the face's discharge and the mean of the four crossing ones. Cell depths are
-then updated from the flux divergence, rain and losses.
+:mod:`.faces` computes the face fluxes; here the cells are updated from the
+flux divergence, rain and losses, maxima and arrival times are tracked, point
+forcing (inflows, pumps, held levels, roof drainage) is applied and
+:func:`advance` steps the state to an end time.
 
 Layout: depth ``h`` and bed ``z`` are ``(rows, cols)``; unit discharges (m2/s)
 ``qx`` are ``(rows, cols + 1)``, positive towards larger column (east), and
@@ -26,242 +20,86 @@ Dry regions cost nothing: each row keeps the column range of its wet cells;
 a step works only on the faces and cells in reach of those ranges, and the
 parallel loops run over the list of rows that have work.
 
-No negative depth: a cell whose outflow would exceed its water has its
-outgoing fluxes scaled down (a serial pass over the few such cells), which
-keeps the scheme conservative.
+Step length: ``dt = alpha dx / (u_max + sqrt(g h_max))`` with ``u_max`` the
+largest face speed ``|q|/h_f`` of the last step (the velocity-based Courant
+limit that thin sheet flow on steep slopes needs), at most ``max_dt``. The
+loop never spins: a step below ``min_dt``, a non-finite state or a time that
+stops advancing ends :func:`advance` with a non-zero status (see
+:data:`STATUS`), which the model turns into a :class:`~.stall.FloodStallError`.
 
 Examples
 --------
 >>> import numpy as np
->>> from simulations.flood.kernels import cbrt
->>> round(float(cbrt(np.float32(27.0))), 5)
-3.0
+>>> from simulations.flood.kernels import wet_extents
+>>> wet_extents(np.array([[0.0, 1.0]])).tolist()
+[[1, 2]]
 """
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from types import FunctionType
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
 
-__all__ = ["BLOCKED_BED", "ACC_NAMES", "cbrt", "advance", "wet_extents"]
+from .faces import (BLOCKED_BED, TINY_FLUX, as_float, as_int, cbrt, flux_pass_par, flux_pass_ser,
+                    limit_pass_par, limit_pass_ser)
 
-BLOCKED_BED = 1.0e7
-"""Bed level given to blocked cells: no water surface reaches it."""
+__all__ = ["BLOCKED_BED", "ACC_NAMES", "STATS_NAMES", "STATUS", "State", "Forcing", "Params",
+           "cbrt", "advance", "wet_extents", "scan_depth"]
 
 ACC_NAMES = ("rain", "losses", "inflow", "pumped", "outflow", "boundary")
 """Order of the float64 volume accumulators (m3) updated by :func:`advance`."""
 
+STATS_NAMES = ("steps", "dt_sum", "dt_min", "active", "dt_max")
+"""Order of the float64 step statistics updated by :func:`advance`."""
+
+STATUS = {0: "ok", 1: "time step below min_dt", 2: "non-finite depth or discharge",
+          3: "negative-depth repair did not converge", 4: "time stopped advancing"}
+"""Meaning of the status :func:`advance` returns."""
+
 _RAIN, _LOSS, _INFLOW, _PUMPED, _OUTFLOW, _BOUNDARY = range(6)
 
-# slots of the per-step constants array (in the state dtype)
-_C_THETA, _C_HALF1MT, _C_GDT, _C_GDTDX, _C_EPS, _C_ZERO, _C_ONE, _C_HALF, _C_QUARTER, \
-    _C_DTDX, _C_SPEEDH, _C_RAINDT, _C_LOSSDT, _C_TINY = range(14)
-_N_CONST = 14
-TINY_FLUX = 1e-15
-"""Unit discharge (m2/s) below which a face flux is set to zero."""
+State = namedtuple("State", "h z man qxb qyb xrb yrb wext wet acc stats scale")
+State.__doc__ = """The arrays a step changes or reads.
 
+h, z, man: depth (m), bed (m; ``BLOCKED_BED`` on blocked cells), Manning n,
+``(rows, cols)`` (``man`` ``(1, 1)`` when uniform); qxb, qyb: the two buffers
+of x and y unit discharges, ``(2, rows, cols+1)`` and ``(2, rows+1, cols)``;
+xrb, yrb: column range last written in each buffer row; wext: wet column
+range of each row ``(rows, 2)``; wet: ``(4, rows, cols)`` max depth, arrival
+time, max speed, max hazard; acc: float64 volumes in the order of
+``ACC_NAMES``; stats: float64 in the order of ``STATS_NAMES``; scale: scratch
+``(rows, cols)`` for the outflow limiter."""
 
-@intrinsic
-def _cbrt_seed(typingctx, x):
-    """Bit-level first guess of the cube root of a positive float (within 4 %)."""
-    if x == types.float32:
-        width, magic = 32, 709921077
-    elif x == types.float64:
-        width, magic = 64, 0x2A9F7893782DA1CE
-    else:
-        return None
+Forcing = namedtuple("Forcing", "rain_t rain_v rain_peak rain_end loss src_cell src_ptr src_t "
+                                "src_q pump_cell pump_cap pump_level lev_cell lev_series lev_ptr "
+                                "lev_t lev_v roof_src roof_dst")
+Forcing.__doc__ = """The forcing arrays.
 
-    def codegen(context, builder, signature, args):
-        ityp = ir.IntType(width)
-        bits = builder.bitcast(args[0], ityp)
-        bits = builder.add(builder.udiv(bits, ir.Constant(ityp, 3)), ir.Constant(ityp, magic))
-        return builder.bitcast(bits, args[0].type)
+rain_t, rain_v, rain_peak, rain_end: rain (m/s), value ``k`` on
+``[rain_t[k], rain_t[k+1])``, frames ``(k, rows, cols)`` or ``(k, 1, 1)``, the
+largest value of each frame; none from ``rain_end`` on. loss: loss rate (m/s),
+``(rows, cols)`` or ``(1, 1)``. src_*: inflow cells (flat index) and their
+hydrographs (m3/s), concatenated (``src_ptr`` offsets). pump_*: pump cells,
+capacities (m3/s), start levels (m). lev_*: cells with a held level, their
+series index and the series (m). roof_src, roof_dst: blocked cells whose rain
+drains to the open cell ``roof_dst`` (flat indices)."""
 
-    return x(x), codegen
+Params = namedtuple("Params", "dx g alpha theta wet_depth max_dt min_dt arrival_depth "
+                              "speed_depth keep open_w open_e open_n open_s track")
+Params.__doc__ = """Numbers and switches: cell size (m), gravity, Courant factor, q-centring
+weight, face wet depth (m), longest and shortest allowed step (s), arrival
+depth (m), depth below which speed is zero (m), share of its water a cell may
+give in one step, open edges (west, east,
+north, south) and whether maxima are tracked every step."""
 
+PARALLEL_MIN_CELLS = 20000
+"""Below this many active cells a step runs on one thread."""
 
-_FLOAT_INT = {types.float32: types.int32, types.float64: types.int64}
-
-
-@intrinsic
-def _as_int(typingctx, x):
-    """The bits of a float as a signed integer of the same width (monotonic for x >= 0)."""
-    if x not in _FLOAT_INT:
-        return None
-    ityp = _FLOAT_INT[x]
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(ityp.bitwidth))
-
-    return ityp(x), codegen
-
-
-@intrinsic
-def _as_float(typingctx, i):
-    """Inverse of :func:`_as_int`."""
-    back = {v: k for k, v in _FLOAT_INT.items()}
-    if i not in back:
-        return None
-    ftyp = back[i]
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(ftyp))
-
-    return ftyp(i), codegen
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def cbrt(x):
-    """Cube root of a positive float, vectorisable (two Halley steps after a bit guess).
-
-    Relative error below 1e-12; the precision of the argument's type.
-
-    Examples
-    --------
-    >>> round(float(cbrt(8.0)), 12)
-    2.0
-    """
-    y = _cbrt_seed(x)
-    y3 = y * y * y
-    y = y * (y3 + x + x) / (y3 + y3 + x)
-    y3 = y * y * y
-    return y * (y3 + x + x) / (y3 + y3 + x)
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _face_flux(q0, qc, qperp, hf, deta, n, eps, one, gdt, gdtdx, zero, tiny):
-    """New unit discharge of one face from its old value, the surface step and friction."""
-    hs = max(hf, eps)
-    qmag = math.sqrt(q0 * q0 + qperp * qperp)
-    den = one + gdt * n * n * qmag / (hs * hs * cbrt(hs))
-    q = (qc - gdtdx * hf * deta) / den
-    # dry faces carry nothing; decaying fluxes are flushed before they turn
-    # subnormal (float32 arithmetic on subnormals is some 100 times slower)
-    return q if (hf > eps and abs(q) > tiny) else zero
-
-
-@njit(cache=True, error_model="numpy")
-def _face_row(ha, za, hb, zb, q0, qm, qp, pn, ps, q1, mana, manb, full, lo, hi, ob, oq, op, k):
-    """New fluxes of the faces of one row, between cells ``a[u]`` and ``b[u + ob]``.
-
-    ``q0[u + oq]`` is the face's old flux, ``qm[u]`` and ``qp[u + op]`` its
-    neighbours along the flow, ``pn``/``ps`` at ``u`` and ``u + 1`` the four
-    crossing fluxes; the new flux goes to ``q1[u + oq]``. Indices are unsigned
-    (``lo <= u < hi``) so that the loop vectorises without wrap-around checks.
-    """
-    theta, hm, quarter, half, eps, one, gdt, gdtdx, zero, tiny = k
-    one_u = np.uint64(1)
-    if full:
-        for u in range(lo, hi):
-            n = (mana[u] + manb[u + ob]) * half
-            q1[u + oq] = _face_core(ha[u], za[u], hb[u + ob], zb[u + ob], q0[u + oq], qm[u],
-                                    qp[u + op], pn[u] + pn[u + one_u] + ps[u] + ps[u + one_u], n, k)
-    else:
-        n = mana[0]
-        for u in range(lo, hi):
-            q1[u + oq] = _face_core(ha[u], za[u], hb[u + ob], zb[u + ob], q0[u + oq], qm[u],
-                                    qp[u + op], pn[u] + pn[u + one_u] + ps[u] + ps[u + one_u], n, k)
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _face_core(ha, za, hb, zb, q0, qm, qp, psum, n, k):
-    """Flux of one interior face from the two cells' depths and beds and the old fluxes."""
-    theta, hm, quarter, half, eps, one, gdt, gdtdx, zero, tiny = k
-    ea = za + ha
-    eb = zb + hb
-    hf = max(ea, eb) - max(za, zb)
-    # q-centring only with flowing neighbours: a closed edge or a dry face ahead
-    # of a front (zero flux) would otherwise act as a momentum sink
-    qc = theta * q0 + hm * ((qm if qm != zero else q0) + (qp if qp != zero else q0))
-    return _face_flux(q0, qc, quarter * psum, hf, eb - ea, n, eps, one, gdt, gdtdx, zero, tiny)
-
-
-@njit(cache=True, error_model="numpy")
-def _x_faces(i, lo, hi, h, z, man, full, qx0, qy0, qx1, k, open_w, open_e):
-    """New x-face fluxes of row ``i`` for faces ``lo <= j < hi``."""
-    R, C = h.shape
-    a, b = max(lo, 1), min(hi, C)
-    if a < b:
-        mr = man[i] if full else man[0]
-        # face j lies between cells u = j - 1 and j
-        one, two = np.uint64(1), np.uint64(2)
-        _face_row(h[i], z[i], h[i], z[i], qx0[i], qx0[i], qx0[i], qy0[i], qy0[i + 1], qx1[i],
-                  mr, mr, full, np.uint64(a - 1), np.uint64(b - 1), one, one, two, k)
-    if lo == 0 and open_w:
-        qx1[i, 0] = min(_edge_flux(h, z, qx0[i, 0], qy0[i, 0] + qy0[i + 1, 0],
-                                   i, 0, i, min(1, C - 1), man, full, k), k[8])
-    if hi == C + 1 and open_e:
-        qx1[i, C] = max(-_edge_flux(h, z, -qx0[i, C], qy0[i, C - 1] + qy0[i + 1, C - 1],
-                                    i, C - 1, i, max(C - 2, 0), man, full, k), k[8])
-
-
-@njit(cache=True, error_model="numpy")
-def _y_faces(i, lo, hi, h, z, man, full, qx0, qy0, qy1, k, open_n, open_s):
-    """New y-face fluxes of face row ``i`` (north of cell row ``i``) for ``lo <= j < hi``."""
-    R, C = h.shape
-    if lo >= hi:
-        return
-    if 0 < i < R:
-        mn = man[i - 1] if full else man[0]
-        ms = man[i] if full else man[0]
-        zero = np.uint64(0)
-        _face_row(h[i - 1], z[i - 1], h[i], z[i], qy0[i], qy0[i - 1], qy0[i + 1], qx0[i - 1],
-                  qx0[i], qy1[i], mn, ms, full, np.uint64(lo), np.uint64(hi), zero, zero, zero, k)
-    elif i == 0 and open_n:
-        for j in range(lo, hi):
-            qy1[0, j] = min(_edge_flux(h, z, qy0[0, j], qx0[0, j] + qx0[0, j + 1],
-                                       0, j, min(1, R - 1), j, man, full, k), k[8])
-    elif i == R and open_s:
-        for j in range(lo, hi):
-            qy1[R, j] = max(-_edge_flux(h, z, -qy0[R, j], qx0[R - 1, j] + qx0[R - 1, j + 1],
-                                        R - 1, j, max(R - 2, 0), j, man, full, k), k[8])
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _edge_flux(h, z, q0, psum, i, j, ii, jj, man, full, k):
-    """Free-outflow flux through an open edge of cell (i, j), signed towards the inside.
-
-    The ghost cell beyond the edge continues the water-surface slope from the
-    inner neighbour (ii, jj) when that slope falls towards the edge (zero
-    gradient otherwise); the face depth is the edge cell's depth. ``psum`` is
-    the sum of the two crossing fluxes. The caller keeps only the outward sign.
-    """
-    theta, hm, quarter, half, eps, one, gdt, gdtdx, zero, tiny = k
-    hf = h[i, j]
-    drop = zero
-    if h[ii, jj] > eps and z[ii, jj] < BLOCKED_BED:
-        drop = max(z[ii, jj] + h[ii, jj] - z[i, j] - hf, zero)
-    n = man[i, j] if full else man[0, 0]
-    return _face_flux(q0, q0, half * psum, hf, drop, n, eps, one, gdt, gdtdx, zero, tiny)
-
-
-def _flux_pass(rows, nrows, h, z, man, full, qx0, qy0, qx1, qy1, xr, yr, xr1, yr1, c,
-               open_w, open_e, open_n, open_s):
-    """All new fluxes of the listed face rows; clears faces left over from older steps."""
-    R, C = h.shape
-    k = (c[_C_THETA], c[_C_HALF1MT], c[_C_QUARTER], c[_C_HALF], c[_C_EPS], c[_C_ONE], c[_C_GDT],
-         c[_C_GDTDX], c[_C_ZERO], c[_C_TINY])
-    for r in prange(nrows):
-        i = rows[r]
-        if i < R:
-            lo, hi = xr[i, 0], xr[i, 1]
-            for j in range(xr1[i, 0], min(xr1[i, 1], lo)):
-                qx1[i, j] = c[_C_ZERO]
-            for j in range(max(xr1[i, 0], hi), xr1[i, 1]):
-                qx1[i, j] = c[_C_ZERO]
-            _x_faces(i, lo, hi, h, z, man, full, qx0, qy0, qx1, k, open_w, open_e)
-            xr1[i, 0], xr1[i, 1] = lo, hi
-        lo, hi = yr[i, 0], yr[i, 1]
-        for j in range(yr1[i, 0], min(yr1[i, 1], lo)):
-            qy1[i, j] = c[_C_ZERO]
-        for j in range(max(yr1[i, 0], hi), yr1[i, 1]):
-            qy1[i, j] = c[_C_ZERO]
-        _y_faces(i, lo, hi, h, z, man, full, qx0, qy0, qy1, k, open_n, open_s)
-        yr1[i, 0], yr1[i, 1] = lo, hi
+KEEP = {np.dtype(np.float32): 1.0 - 1e-5, np.dtype(np.float64): 1.0 - 1e-12}
+"""Share of its water a cell may give in one step (the rest covers round-off)."""
 
 
 @njit(cache=True, error_model="numpy", fastmath={"nnan", "ninf", "nsz", "reassoc"})
@@ -277,7 +115,7 @@ def _depth_row(hr, zr, qw, qn, qs, rain, rain_full, loss, loss_full, lo, hi, k):
     u0 = np.uint64(0)
     rsum = 0.0
     lsum = 0.0
-    hmax = _as_int(zero)        # max of non-negative floats as a (vectorisable) integer max
+    hmax = as_int(zero)        # max of non-negative floats as a (vectorisable) integer max
     neg = u0
     wlo, whi = C, u0
     r0 = rain[0] * rain_dt
@@ -292,11 +130,11 @@ def _depth_row(hr, zr, qw, qn, qs, rain, rain_full, loss, loss_full, lo, hi, k):
         hr[j] = h1
         rsum += r
         lsum += lj
-        hmax = max(hmax, _as_int(h1))
+        hmax = max(hmax, as_int(h1))
         neg = max(neg, one if h1 < zero else u0)
         wlo = min(wlo, j if h1 > zero else C)
         whi = max(whi, j + one if h1 > zero else u0)
-    return rsum, lsum, _as_float(hmax), int(neg), int(wlo), int(whi)
+    return rsum, lsum, as_float(hmax), int(neg), int(wlo), int(whi)
 
 
 @njit(cache=True, error_model="numpy")
@@ -322,15 +160,17 @@ def _track_row(hr, qw, qn, qs, wet, i, lo, hi, t1, threshold, hspeed, half, zero
 
 
 def _depth_pass(rows, nrows, cr, h, z, qx, qy, rain, rain_full, loss, loss_full,
-                wet, row_acc, track, t1, threshold, c):
+                wet, row_acc, track, t1, threshold, hspeed, k):
     """New depths of the listed rows from fluxes, rain and losses; per-row sums and maxima.
 
     ``row_acc[i]`` receives (rain depth sum, loss depth sum, max depth,
     negative flag, first and last + 1 wet column). With ``track``, ``wet``
     (max depth, arrival time, max speed, max hazard) is updated.
     """
-    k = (c[_C_ZERO], c[_C_DTDX], c[_C_RAINDT], c[_C_LOSSDT])
-    hspeed, half, zero, thr = c[_C_SPEEDH], c[_C_HALF], c[_C_ZERO], h.dtype.type(threshold)
+    zero = k[0]
+    half = h.dtype.type(0.5)
+    hsp = h.dtype.type(hspeed)
+    thr = h.dtype.type(threshold)
     for r in prange(nrows):
         i = rows[r]
         lo, hi = cr[i, 0], cr[i, 1]
@@ -340,7 +180,7 @@ def _depth_pass(rows, nrows, cr, h, z, qx, qy, rain, rain_full, loss, loss_full,
         row_acc[i, 0], row_acc[i, 1], row_acc[i, 2] = rs, ls, hm
         row_acc[i, 3], row_acc[i, 4], row_acc[i, 5] = neg, wlo, whi
         if track:
-            _track_row(h[i], qx[i], qy[i], qy[i + 1], wet, i, lo, hi, t1, thr, hspeed, half, zero)
+            _track_row(h[i], qx[i], qy[i], qy[i + 1], wet, i, lo, hi, t1, thr, hsp, half, zero)
 
 
 def _build(fn, suffix: str, parallel: bool):
@@ -351,22 +191,18 @@ def _build(fn, suffix: str, parallel: bool):
     return njit(cache=True, parallel=parallel, error_model="numpy")(copy)
 
 
-# each pass in a threaded and a serial build: small jobs skip the thread start-up
-_flux_pass_par = _build(_flux_pass, "_par", True)
-_flux_pass_ser = _build(_flux_pass, "_ser", False)
 _depth_pass_par = _build(_depth_pass, "_par", True)
 _depth_pass_ser = _build(_depth_pass, "_ser", False)
 
-PARALLEL_MIN_CELLS = 20000
-"""Below this many active cells a step runs on one thread."""
-
 
 @njit(cache=True, error_model="numpy")
-def _fix_negative(rows_neg, nneg, cr, h, qx, qy, dtdx):
-    """Scale down the outflow of cells left with negative depth; conservative, serial."""
+def _fix_negative(rows_neg, nneg, cr, h, qx, qy, dtdx, budget):
+    """Scale down the outflow of cells left with negative depth (round-off after the limiter);
+    conservative, serial. Returns False when more than ``budget`` cells had to be visited."""
     R, C = h.shape
     stack = np.empty(64, np.int64)
     top = 0
+    visits = 0
     for k in range(nneg):
         i = rows_neg[k]
         for j in range(cr[i, 0], cr[i, 1]):
@@ -376,6 +212,9 @@ def _fix_negative(rows_neg, nneg, cr, h, qx, qy, dtdx):
                 stack[top] = i * C + j
                 top += 1
     while top > 0:
+        visits += 1
+        if visits > budget:
+            return False
         top -= 1
         i, j = divmod(stack[top], C)
         if h[i, j] >= 0:
@@ -411,6 +250,7 @@ def _fix_negative(rows_neg, nneg, cr, h, qx, qy, dtdx):
                         stack = np.concatenate((stack, np.empty(stack.size, np.int64)))
                     stack[top] = ni * C + nj
                     top += 1
+    return True
 
 
 @njit(cache=True, error_model="numpy")
@@ -435,13 +275,27 @@ def _mark(i, j, hmax_ref, wext, h):
 
 
 @njit(cache=True, error_model="numpy")
-def _point_ops(t0, dt, h, z, area, src_cell, src_ptr, src_t, src_q, pump_cell, pump_cap, pump_level,
-               lev_cell, lev_series, lev_ptr, lev_t, lev_v, acc, wext, hmax_ref, wet, track,
-               threshold):
-    """Inflows (at the mid-step discharge), pumps, then held water levels."""
+def _point_ops(t0, dt, s, f, frame, rain_on, area, hmax_ref, track, threshold):
+    """Roof drainage, inflows (at the mid-step discharge), pumps, then held water levels."""
+    h, z, acc, wext, wet = s.h, s.z, s.acc, s.wext, s.wet
+    src_cell, src_ptr, src_t, src_q = f.src_cell, f.src_ptr, f.src_t, f.src_q
+    pump_cell, pump_cap, pump_level = f.pump_cell, f.pump_cap, f.pump_level
+    lev_cell, lev_series, lev_ptr, lev_t, lev_v = f.lev_cell, f.lev_series, f.lev_ptr, f.lev_t, f.lev_v
     R, C = h.shape
     tm = t0 + 0.5 * dt
     t1 = t0 + dt
+    if rain_on and f.roof_src.size:
+        full = frame.shape[0] > 1
+        roof = 0.0
+        for r in range(f.roof_src.size):
+            si, sj = divmod(f.roof_src[r], C)
+            d = (frame[si, sj] if full else frame[0, 0]) * dt
+            if d > 0:
+                i, j = divmod(f.roof_dst[r], C)
+                h[i, j] += d
+                roof += d
+                _mark(i, j, hmax_ref, wext, h)
+        acc[_RAIN] += roof * area
     for s in range(src_cell.size):
         q = _interp(tm, src_t, src_q, src_ptr[s], src_ptr[s + 1], True)
         if q > 0:
@@ -549,155 +403,192 @@ def wet_extents(h):
 
 
 @njit(cache=True, error_model="numpy")
-def advance(t, t_end, h, z, man, qxb, qyb, xrb, yrb, parity, wext, hmax0, params,
-            rain_t, rain_v, rain_peak, rain_end, loss, src_cell, src_ptr, src_t, src_q,
-            pump_cell, pump_cap, pump_level, lev_cell, lev_series, lev_ptr, lev_t, lev_v,
-            open_edges, acc, wet, track, stats):
+def scan_depth(h, wext):
+    """One pass over the depths: (all finite and >= 0, sum as float64, max), wet ranges into ``wext``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ext = np.zeros((2, 2), np.int64)
+    >>> scan_depth(np.array([[0.0, 0.5], [0.0, 0.0]]), ext)[0], ext.tolist()
+    (True, [[1, 2], [0, 0]])
+    """
+    R, C = h.shape
+    ok = True
+    total = 0.0
+    hmax = 0.0
+    for i in range(R):
+        lo, hi = C, 0
+        for j in range(C):
+            v = h[i, j]
+            if not v >= 0 or not math.isfinite(v):
+                ok = False
+            total += v
+            hmax = max(hmax, v)
+            if v > 0:
+                lo = min(lo, j)
+                hi = j + 1
+        if lo < hi:
+            wext[i, 0], wext[i, 1] = lo, hi
+        else:
+            wext[i, 0], wext[i, 1] = 0, 0
+    return ok, total, float(hmax)
+
+
+@njit(cache=True, error_model="numpy")
+def _step_rows(s, parity, rain_on, xr, yr, cr, frows, crows):
+    """Face and cell column ranges in reach of water; returns (face rows, cell rows, active cells)."""
+    R, C = s.h.shape
+    xr1, yr1 = s.xrb[1 - parity], s.yrb[1 - parity]
+    _ranges(s.wext, xr, yr, cr, rain_on, R, C)
+    nf = 0
+    for i in range(R + 1):
+        busy = yr[i, 0] < yr[i, 1] or yr1[i, 0] < yr1[i, 1]
+        if i < R:
+            busy = busy or xr[i, 0] < xr[i, 1] or xr1[i, 0] < xr1[i, 1]
+        if busy:
+            frows[nf] = i
+            nf += 1
+    nc = 0
+    active = 0
+    for i in range(R):
+        if cr[i, 0] < cr[i, 1]:
+            crows[nc] = i
+            nc += 1
+            active += cr[i, 1] - cr[i, 0]
+    return nf, nc, active
+
+
+@njit(cache=True, error_model="numpy")
+def _step_length(t, t_end, hm, um, p, f):
+    """Courant step on the deepest water and fastest face, cut at ``t_end`` and rain changes.
+
+    Returns (dt, rain frame index or -1, Courant step).
+    """
+    speed = um + math.sqrt(p.g * hm)
+    cfl = p.alpha * p.dx / speed if speed > 0 else p.max_dt
+    dt = min(cfl, p.max_dt, t_end - t)
+    k = np.searchsorted(f.rain_t, t, side="right") - 1
+    if k + 1 < f.rain_t.size:
+        dt = min(dt, f.rain_t[k + 1] - t)
+    if t < f.rain_end < t + dt:
+        dt = f.rain_end - t
+    if not (k >= 0 and t < f.rain_end):
+        k = -1
+    return dt, k, min(cfl, p.max_dt)
+
+
+@njit(cache=True, error_model="numpy")
+def advance(t, t_end, parity, hmax, umax, s, f, p):
     """Advance the state from time ``t`` to ``t_end`` (s) in adaptive steps, all inside numba.
 
     Parameters
     ----------
     t, t_end : float
         Start and end time (s).
-    h, z, man : ndarray
-        Depth (m, updated in place), bed (m; ``BLOCKED_BED`` on blocked cells),
-        Manning n, ``(rows, cols)`` or ``(1, 1)`` when uniform.
-    qxb, qyb : ndarray
-        The two buffers of x and y unit discharges, ``(2, rows, cols+1)`` and ``(2, rows+1, cols)``.
-    xrb, yrb : ndarray
-        Column range last written in each buffer row, ``(2, rows, 2)`` and ``(2, rows+1, 2)``.
     parity : int
-        Which buffer holds the current fluxes.
-    wext : ndarray
-        Wet column range of each row, ``(rows, 2)``; kept up to date.
-    hmax0 : float
-        Largest depth of the current state.
-    params : ndarray
-        float64 ``(dx, g, alpha, theta, wet_depth, max_dt, arrival_depth, speed_depth)``.
-    rain_t, rain_v, rain_peak, rain_end : ndarray, ndarray, ndarray, float
-        Rain intensity (m/s), value ``k`` on ``[rain_t[k], rain_t[k+1])``, frames
-        ``(k, rows, cols)`` or ``(k, 1, 1)``, the largest value of each frame;
-        none from ``rain_end`` on.
-    loss : ndarray
-        Loss rate (m/s), ``(rows, cols)`` or ``(1, 1)``.
-    src_cell, src_ptr, src_t, src_q : ndarray
-        Inflow cells (flat index) and their hydrographs (m3/s), concatenated.
-    pump_cell, pump_cap, pump_level : ndarray
-        Pump cells, capacities (m3/s) and start levels (m).
-    lev_cell, lev_series, lev_ptr, lev_t, lev_v : ndarray
-        Cells with a held water level, their series and the series (m).
-    open_edges : ndarray
-        Booleans (west, east, north, south).
-    acc : ndarray
-        float64 volume accumulators (m3), in the order of ``ACC_NAMES``.
-    wet : ndarray
-        ``(4, rows, cols)``: max depth, arrival time, max speed, max hazard.
-    track : bool
-        Update ``wet`` every step.
-    stats : ndarray
-        float64 (steps, dt sum, min dt, active cell updates), updated.
+        Which flux buffer holds the current fluxes.
+    hmax, umax : float
+        Largest depth (m) and face speed (m/s) of the current state.
+    s : State
+        The arrays (updated in place).
+    f : Forcing
+        The forcing arrays.
+    p : Params
+        Numbers and switches.
 
     Returns
     -------
-    (float, int, float)
-        New time, parity and largest depth.
+    (float, int, float, float, int)
+        New time, parity, largest depth, largest face speed and status (0 when
+        ``t_end`` was reached; else a key of :data:`STATUS`, the state being
+        that of the last step).
     """
+    h, z, man = s.h, s.z, s.man
     R, C = h.shape
-    dx, g, alpha, theta = params[0], params[1], params[2], params[3]
-    eps, max_dt, threshold, speed_depth = params[4], params[5], params[6], params[7]
+    dx = p.dx
     area = dx * dx
-    open_w, open_e, open_n, open_s = open_edges[0], open_edges[1], open_edges[2], open_edges[3]
-    c = np.zeros(_N_CONST, h.dtype)
-    c[_C_THETA] = theta
-    c[_C_HALF1MT] = 0.5 * (1.0 - theta)
-    c[_C_EPS] = eps
-    c[_C_ONE] = 1.0
-    c[_C_HALF] = 0.5
-    c[_C_QUARTER] = 0.25
-    c[_C_SPEEDH] = speed_depth
-    c[_C_TINY] = TINY_FLUX
+    dtype = h.dtype.type
     xr, yr, cr = np.zeros((R, 2), np.int64), np.zeros((R + 1, 2), np.int64), np.zeros((R, 2), np.int64)
     frows = np.empty(R + 1, np.int64)
     crows = np.empty(R, np.int64)
     row_acc = np.zeros((R, 6))
-    hmax_ref = np.array([hmax0])
-    rain_full = rain_v.shape[1] > 1
-    loss_full = loss.shape[0] > 1
+    face_acc = np.zeros((R + 1, 2), h.dtype)
+    scale = s.scale
+    hmax_ref = np.array([hmax])
+    rain_full = f.rain_v.shape[1] > 1
+    loss_full = f.loss.shape[0] > 1
     full = man.shape[0] > 1
-    loss_on = loss.max() > 0
+    loss_on = f.loss.max() > 0
+    budget = 64 * R * C + 1024
+    zero = dtype(0.0)
     while t_end - t > 1e-9 * max(1.0, abs(t_end)):
-        # step length: CFL on the deepest water, the end, and the next rain change
         hm = hmax_ref[0]
-        dt = alpha * dx / math.sqrt(g * hm) if hm > 0 else max_dt
-        dt = min(dt, max_dt, t_end - t)
-        k = np.searchsorted(rain_t, t, side="right") - 1
-        if k + 1 < rain_t.size:
-            dt = min(dt, rain_t[k + 1] - t)
-        if t < rain_end < t + dt:
-            dt = rain_end - t
-        if k >= 0 and t < rain_end:
-            frame = rain_v[k]
-            rain_on = rain_peak[k] > 0
+        if not (math.isfinite(hm) and math.isfinite(umax)):
+            return t, parity, hm, umax, 2
+        dt, kr, cfl = _step_length(t, t_end, hm, umax, p, f)
+        if cfl < p.min_dt:
+            return t, parity, hm, umax, 1
+        if not t + dt > t:
+            return t, parity, hm, umax, 4
+        rain_on = kr >= 0 and f.rain_peak[kr] > 0
+        frame = f.rain_v[kr] if kr >= 0 else f.rain_v[0]
+        k = (dtype(p.theta), dtype(0.5 * (1.0 - p.theta)), dtype(0.25), dtype(0.5),
+             dtype(p.wet_depth), dtype(1.0), dtype(p.g * dt), dtype(p.g * dt / dx), zero,
+             dtype(TINY_FLUX), dtype(dt / dx), dtype(4.0))
+        kd = (zero, dtype(dt / dx), dtype(dt if rain_on else 0.0), dtype(dt if loss_on else 0.0))
+        q0x, q0y, q1x, q1y = s.qxb[parity], s.qyb[parity], s.qxb[1 - parity], s.qyb[1 - parity]
+        xr1, yr1 = s.xrb[1 - parity], s.yrb[1 - parity]
+        nf, nc, active = _step_rows(s, parity, rain_on, xr, yr, cr, frows, crows)
+        par = active >= PARALLEL_MIN_CELLS
+        if par:
+            flux_pass_par(frows, nf, h, z, man, full, q0x, q0y, q1x, q1y, xr, yr, xr1, yr1, k,
+                          p.open_w, p.open_e, p.open_n, p.open_s, face_acc)
         else:
-            frame = rain_v[0]
-            rain_on = False
-        c[_C_GDT] = g * dt
-        c[_C_GDTDX] = g * dt / dx
-        c[_C_DTDX] = dt / dx
-        c[_C_RAINDT] = dt if rain_on else 0.0
-        c[_C_LOSSDT] = dt if loss_on else 0.0
-        q0x, q0y, q1x, q1y = qxb[parity], qyb[parity], qxb[1 - parity], qyb[1 - parity]
-        xr1, yr1 = xrb[1 - parity], yrb[1 - parity]
-        _ranges(wext, xr, yr, cr, rain_on, R, C)
-        nf = 0
-        for i in range(R + 1):
-            busy = yr[i, 0] < yr[i, 1] or yr1[i, 0] < yr1[i, 1]
-            if i < R:
-                busy = busy or xr[i, 0] < xr[i, 1] or xr1[i, 0] < xr1[i, 1]
-            if busy:
-                frows[nf] = i
-                nf += 1
-        nc = 0
-        active = 0
-        for i in range(R):
-            if cr[i, 0] < cr[i, 1]:
-                crows[nc] = i
-                nc += 1
-                active += cr[i, 1] - cr[i, 0]
-        if active >= PARALLEL_MIN_CELLS:
-            _flux_pass_par(frows, nf, h, z, man, full, q0x, q0y, q1x, q1y, xr, yr, xr1, yr1, c,
-                           open_w, open_e, open_n, open_s)
-            _depth_pass_par(crows, nc, cr, h, z, q1x, q1y, frame, rain_full, loss, loss_full,
-                            wet, row_acc, track, t + dt, threshold, c)
+            flux_pass_ser(frows, nf, h, z, man, full, q0x, q0y, q1x, q1y, xr, yr, xr1, yr1, k,
+                          p.open_w, p.open_e, p.open_n, p.open_s, face_acc)
+        umax = 0.0
+        over = 0.0
+        for r in range(nf):
+            umax = max(umax, face_acc[frows[r], 0])
+            over = max(over, face_acc[frows[r], 1])
+        if not math.isfinite(umax):
+            return t, parity, hm, umax, 2
+        if over > 0:
+            if par:
+                limit_pass_par(frows, nf, crows, nc, cr, h, q1x, q1y, xr, yr, scale, dt / dx, p.keep)
+            else:
+                limit_pass_ser(frows, nf, crows, nc, cr, h, q1x, q1y, xr, yr, scale, dt / dx, p.keep)
+        if par:
+            _depth_pass_par(crows, nc, cr, h, z, q1x, q1y, frame, rain_full, f.loss, loss_full,
+                            s.wet, row_acc, p.track, t + dt, p.arrival_depth, p.speed_depth, kd)
         else:
-            _flux_pass_ser(frows, nf, h, z, man, full, q0x, q0y, q1x, q1y, xr, yr, xr1, yr1, c,
-                           open_w, open_e, open_n, open_s)
-            _depth_pass_ser(crows, nc, cr, h, z, q1x, q1y, frame, rain_full, loss, loss_full,
-                            wet, row_acc, track, t + dt, threshold, c)
+            _depth_pass_ser(crows, nc, cr, h, z, q1x, q1y, frame, rain_full, f.loss, loss_full,
+                            s.wet, row_acc, p.track, t + dt, p.arrival_depth, p.speed_depth, kd)
         hm = 0.0
         nneg = 0
-        for k2 in range(nc):
-            i = crows[k2]
-            acc[_RAIN] += row_acc[i, 0] * area
-            acc[_LOSS] += row_acc[i, 1] * area
+        for r in range(nc):
+            i = crows[r]
+            s.acc[_RAIN] += row_acc[i, 0] * area
+            s.acc[_LOSS] += row_acc[i, 1] * area
             hm = max(hm, row_acc[i, 2])
-            wext[i, 0], wext[i, 1] = int(row_acc[i, 4]), int(row_acc[i, 5])
-            if wext[i, 0] >= wext[i, 1]:
-                wext[i, 0], wext[i, 1] = 0, 0
+            s.wext[i, 0], s.wext[i, 1] = int(row_acc[i, 4]), int(row_acc[i, 5])
+            if s.wext[i, 0] >= s.wext[i, 1]:
+                s.wext[i, 0], s.wext[i, 1] = 0, 0
             if row_acc[i, 3] > 0:
                 frows[nneg] = i
                 nneg += 1
-        if nneg:
-            _fix_negative(frows, nneg, cr, h, q1x, q1y, dt / dx)
+        if nneg and not _fix_negative(frows, nneg, cr, h, q1x, q1y, dt / dx, budget):
+            return t, parity, hm, umax, 3
         hmax_ref[0] = hm
-        _point_ops(t, dt, h, z, area, src_cell, src_ptr, src_t, src_q, pump_cell, pump_cap,
-                   pump_level, lev_cell, lev_series, lev_ptr, lev_t, lev_v, acc, wext, hmax_ref,
-                   wet, track, threshold)
-        acc[_OUTFLOW] += _edge_outflow(q1x, q1y, dt, dx, open_w, open_e, open_n, open_s)
+        _point_ops(t, dt, s, f, frame, rain_on, area, hmax_ref, p.track, p.arrival_depth)
+        s.acc[_OUTFLOW] += _edge_outflow(q1x, q1y, dt, dx, p.open_w, p.open_e, p.open_n, p.open_s)
         t += dt
         parity = 1 - parity
-        stats[0] += 1
-        stats[1] += dt
-        stats[2] = min(stats[2], dt)
-        stats[3] += active
-    return t, parity, hmax_ref[0]
+        st = s.stats
+        st[0] += 1
+        st[1] += dt
+        st[2] = min(st[2], dt)
+        st[3] += active
+        st[4] = max(st[4], dt)
+    return t, parity, hmax_ref[0], umax, 0

@@ -26,8 +26,12 @@ import numba
 import numpy as np
 import xarray as xr
 
+from ..engine import Engine, frame_times
 from . import kernels
 from .forcing import MM_H, pack_series, rain_frames, rate_grid, time_series
+from .hazard import SPEED_DEPTH, cell_speed, hazard
+from .stall import stall_error
+from .threads import threads_for
 
 __all__ = ["FloodModel", "EDGES"]
 
@@ -35,8 +39,6 @@ EDGES = ("west", "east", "north", "south")
 """Grid edges, in the order the kernels take them."""
 
 GRAVITY = 9.81
-SPEED_DEPTH = 0.01
-"""Depth (m) below which a cell's speed is reported as zero."""
 
 
 def _edges(boundaries) -> np.ndarray:
@@ -68,7 +70,7 @@ def _cell(row, col, shape, what: str) -> tuple[int, int]:
     return r, c
 
 
-class FloodModel:
+class FloodModel(Engine):
     """2-D local-inertial flood model (Bates et al. 2010; de Almeida et al. 2012) on a grid.
 
     Parameters
@@ -91,7 +93,8 @@ class FloodModel:
     theta : float
         q-centred weighting (1 = Bates et al. 2010; de Almeida et al. suggest 0.7-0.9).
     alpha : float
-        Courant factor of the step ``dt = alpha dx / sqrt(g h_max)``. In 2-D the
+        Courant factor of the step ``dt = alpha dx / (u_max + sqrt(g h_max))``, with
+        ``u_max`` the largest face speed ``|q|/h_f``. In 2-D the
         q-centred scheme needs a smaller factor than in 1-D: a 1 cm disturbance
         on a still pool grows with alpha = 0.7 and theta < 1, and decays with
         alpha = 0.6 and theta = 0.8 (the defaults) or alpha = 0.7 and theta = 1.
@@ -99,6 +102,9 @@ class FloodModel:
         Face depth (m) below which a face carries no flow.
     max_dt : float
         Longest step (s), used while the grid is dry or shallow.
+    min_dt : float
+        Shortest stable step (s) the run accepts; below it the run stops with a
+        :class:`~simulations.flood.stall.FloodStallError` instead of crawling.
     arrival_depth : float
         Depth (m) that marks the arrival of the flood (``arrival_time``).
     threads : int, optional
@@ -116,7 +122,8 @@ class FloodModel:
     def __init__(self, elevation, cell_size: float, *, manning=0.03, blocked=None,
                  boundaries="closed", dtype="float32", origin: tuple[float, float] = (0.0, 0.0),
                  theta: float = 0.8, alpha: float = 0.6, wet_depth: float = 1e-3,
-                 max_dt: float = 10.0, arrival_depth: float = 0.05, threads: int | None = None):
+                 max_dt: float = 10.0, min_dt: float = 1e-3, arrival_depth: float = 0.05,
+                 threads: int | None = None):
         z = np.asarray(elevation, dtype=np.float64)
         if z.ndim != 2 or min(z.shape) < 2:
             raise ValueError(f"FloodModel: elevation must be a 2-D grid of at least 2 x 2 cells "
@@ -139,6 +146,7 @@ class FloodModel:
             raise ValueError(f"FloodModel: dtype={dtype!r} unknown; use 'float32' or 'float64'")
         for name, value, lo, hi in (("theta", theta, 0.0, 1.0), ("alpha", alpha, 0.0, 1.0),
                                     ("wet_depth", wet_depth, 0.0, 1.0), ("max_dt", max_dt, 0.0, 1e6),
+                                    ("min_dt", min_dt, 0.0, max_dt),
                                     ("arrival_depth", arrival_depth, 0.0, 1e3)):
             if not (np.isfinite(value) and lo < value <= hi) and not (name == "theta" and value == 0):
                 raise ValueError(f"FloodModel: {name}={value} is out of range ({lo}, {hi}]")
@@ -152,24 +160,30 @@ class FloodModel:
         self._man = rate_grid(manning, z.shape, "FloodModel", "manning", "s/m^(1/3)", 1.0, self._dtype)
         self._open = _edges(boundaries)
         self._origin = (float(origin[0]), float(origin[1]))
-        self._params = np.array([dx, GRAVITY, alpha, theta, wet_depth, max_dt, arrival_depth,
-                                 SPEED_DEPTH], np.float64)
+        self._params = kernels.Params(
+            dx=dx, g=GRAVITY, alpha=float(alpha), theta=float(theta), wet_depth=float(wet_depth),
+            max_dt=float(max_dt), min_dt=float(min_dt), arrival_depth=float(arrival_depth),
+            speed_depth=SPEED_DEPTH, keep=kernels.KEEP[self._dtype], open_w=bool(self._open[0]),
+            open_e=bool(self._open[1]), open_n=bool(self._open[2]), open_s=bool(self._open[3]),
+            track=True)
         self._threads = threads
         R, C = z.shape
-        self._h = np.zeros(z.shape, self._dtype)
-        self._qx = np.zeros((2, R, C + 1), self._dtype)
-        self._qy = np.zeros((2, R + 1, C), self._dtype)
-        self._xr = np.zeros((2, R, 2), np.int64)
-        self._yr = np.zeros((2, R + 1, 2), np.int64)
+        wet = np.zeros((4, R, C), self._dtype)
+        wet[1] = np.nan
+        self._s = kernels.State(
+            h=np.zeros(z.shape, self._dtype), z=self._z, man=self._man,
+            qxb=np.zeros((2, R, C + 1), self._dtype), qyb=np.zeros((2, R + 1, C), self._dtype),
+            xrb=np.zeros((2, R, 2), np.int64), yrb=np.zeros((2, R + 1, 2), np.int64),
+            wext=np.zeros((R, 2), np.int64), wet=wet, acc=np.zeros(len(kernels.ACC_NAMES)),
+            stats=np.array([0.0, 0.0, np.inf, 0.0, 0.0]), scale=np.ones(z.shape, self._dtype))
+        self._h, self._wet, self._acc, self._stats = self._s.h, wet, self._s.acc, self._s.stats
         self._parity = 0
-        self._wet = np.zeros((4, R, C), self._dtype)
-        self._wet[1] = np.nan
+        self._umax = 0.0
         self._time = 0.0
-        self._acc = np.zeros(len(kernels.ACC_NAMES))
         self._set_volume = 0.0
         self._storage_seen = 0.0
-        self._stats = np.array([0.0, 0.0, np.inf, 0.0])
         self._wall = 0.0
+        self._roof = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         self._rain = (np.zeros(1), np.zeros((1, 1, 1), self._dtype), np.zeros(1), np.inf)
         self._loss = np.zeros((1, 1), self._dtype)
         self._inflows: list[tuple[int, np.ndarray, np.ndarray]] = []
@@ -192,8 +206,13 @@ class FloodModel:
         self._h[...] = d
 
     @property
-    def time(self) -> float:
+    def time_s(self) -> float:
         """Model time (s since the scenario start)."""
+        return self._time
+
+    @property
+    def time(self) -> float:
+        """Model time (s since the scenario start); the same as :attr:`time_s`."""
         return self._time
 
     @property
@@ -333,33 +352,91 @@ class FloodModel:
         t, v = time_series(times_s, level_m, "add_level_boundary level_m", nonnegative=False)
         self._levels.append((np.flatnonzero(m), t, v))
 
+    def set_roof_drainage(self, outlet) -> None:
+        """Send the rain falling on blocked cells (roofs) to open cells (downpipes).
+
+        Parameters
+        ----------
+        outlet : array_like of int
+            ``(rows, cols)``: for each blocked cell the flat index
+            ``row * cols + col`` of the open cell that receives its rain, or -1
+            to drop it (as without drainage). Values on open cells are ignored.
+
+        Each step the rain on a drained roof cell is added to its outlet cell
+        and booked as ``rain`` in the volume balance. Replaces any earlier
+        drainage.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> blocked = np.zeros((4, 4), bool); blocked[1:3, 1:3] = True
+        >>> m = FloodModel(np.zeros((4, 4)), 1.0, blocked=blocked, dtype="float64")
+        >>> outlet = np.full((4, 4), -1); outlet[blocked] = 3 * 4 + 0     # all to (3, 0)
+        >>> m.set_roof_drainage(outlet)
+        >>> m.set_rainfall([0], [3600.0])                                  # 1 mm/s
+        >>> round(float(m.run(1, 1).depth.sum()), 6)                      # 16 cells x 1 mm
+        0.016
+        """
+        o = np.asarray(outlet)
+        if o.shape != self.shape:
+            raise ValueError(f"set_roof_drainage: outlet has shape {o.shape} but the grid is "
+                             f"{self.shape}; give one flat cell index (or -1) per cell")
+        if o.dtype.kind not in "iu":
+            raise ValueError(f"set_roof_drainage: outlet must hold integer flat indices "
+                             f"row * cols + col (got dtype {o.dtype})")
+        o = o.astype(np.int64)
+        src = np.flatnonzero(self._blocked & (o >= 0))
+        dst = o.ravel()[src]
+        n = self.shape[0] * self.shape[1]
+        bad = dst >= n
+        if bad.any():
+            r, c = divmod(int(src[bad][0]), self.shape[1])
+            raise ValueError(f"set_roof_drainage: outlet of blocked cell (row {r}, col {c}) is "
+                             f"{int(dst[bad][0])}, outside the {n} cells; give -1 or a flat index")
+        onroof = self._blocked.ravel()[dst]
+        if onroof.any():
+            r, c = divmod(int(src[onroof][0]), self.shape[1])
+            raise ValueError(f"set_roof_drainage: blocked cell (row {r}, col {c}) drains to "
+                             f"{divmod(int(dst[onroof][0]), self.shape[1])}, itself blocked; "
+                             f"give an open cell")
+        self._roof = (src.astype(np.int64), dst.astype(np.int64))
+
     # ---------------------------------------------------------------- running
-    def _forcing_arrays(self) -> tuple:
+    def _forcing(self) -> kernels.Forcing:
         src = pack_series([(t, q) for _, t, q in self._inflows])
         lev = pack_series([(t, v) for _, t, v in self._levels])
         lev_cells = [c for c, _, _ in self._levels]
-        return (np.array([c for c, _, _ in self._inflows], np.int64), *src,
-                np.array([p[0] for p in self._pumps], np.int64),
-                np.array([p[1] for p in self._pumps], np.float64),
-                np.array([p[2] for p in self._pumps], np.float64),
-                np.concatenate(lev_cells) if lev_cells else np.zeros(0, np.int64),
-                np.repeat(np.arange(len(lev_cells)), [len(c) for c in lev_cells]).astype(np.int64),
-                *lev)
+        rain_t, rain_v, rain_peak, rain_end = self._rain
+        return kernels.Forcing(
+            rain_t=rain_t, rain_v=rain_v, rain_peak=rain_peak, rain_end=float(rain_end),
+            loss=self._loss, src_cell=np.array([c for c, _, _ in self._inflows], np.int64),
+            src_ptr=src[0], src_t=src[1], src_q=src[2],
+            pump_cell=np.array([p[0] for p in self._pumps], np.int64),
+            pump_cap=np.array([p[1] for p in self._pumps], np.float64),
+            pump_level=np.array([p[2] for p in self._pumps], np.float64),
+            lev_cell=np.concatenate(lev_cells) if lev_cells else np.zeros(0, np.int64),
+            lev_series=np.repeat(np.arange(len(lev_cells)),
+                                 [len(c) for c in lev_cells]).astype(np.int64),
+            lev_ptr=lev[0], lev_t=lev[1], lev_v=lev[2], roof_src=self._roof[0],
+            roof_dst=self._roof[1])
 
-    def _check_state(self) -> None:
-        """Validate the depth edited in place; books edits as 'set_depth'."""
+    def _check_state(self) -> float:
+        """Validate the depth edited in place, book edits as 'set_depth'; returns the largest depth."""
         h = self._h
-        if not np.isfinite(h).all() or (h < 0).any():
+        ok, total, hmax = kernels.scan_depth(h, self._s.wext)
+        if not ok:
             raise ValueError("FloodModel.depth holds NaN or negative values; depths must be >= 0 m")
-        wet_blocked = self._blocked & (h > 0)
-        if wet_blocked.any():
+        wet_blocked = self._blocked & (h > 0) if self._blocked.any() else None
+        if wet_blocked is not None and wet_blocked.any():
             ids = np.argwhere(wet_blocked)[:5].tolist()
             warnings.warn(f"FloodModel: water on {int(wet_blocked.sum())} blocked cells removed "
                           f"(first (row, col): {ids})", UserWarning, stacklevel=3)
             h[wet_blocked] = 0
-        storage = self._storage()
+            ok, total, hmax = kernels.scan_depth(h, self._s.wext)
+        storage = total * self._dx ** 2
         self._set_volume += storage - self._storage_seen
         self._storage_seen = storage
+        return hmax
 
     def _storage(self) -> float:
         return float(np.sum(self._h, dtype=np.float64)) * self._dx ** 2
@@ -367,12 +444,50 @@ class FloodModel:
     def _max_dt(self) -> float:
         """Longest step: ``max_dt``, and short enough that a point inflow into dry ground
         cannot pile more than the CFL depth in one step."""
-        dt = self._params[5]
+        dt = self._params.max_dt
         qmax = max((float(q.max()) for _, _, q in self._inflows), default=0.0)
         if qmax > 0:
-            alpha, dx = self._params[2], self._dx
+            alpha, dx = self._params.alpha, self._dx
             dt = min(dt, (alpha * dx * dx / np.sqrt(GRAVITY * qmax)) ** (2.0 / 3.0))
         return dt
+
+    def _step(self, until: float, track: bool = True) -> None:
+        """Run the kernels from the model time to ``until``; raise FloodStallError if they stop."""
+        hmax = self._check_state()
+        params = self._params._replace(max_dt=self._max_dt(), track=bool(track))
+        previous = numba.get_num_threads()
+        threads = self._threads or threads_for(previous)
+        numba.set_num_threads(threads)
+        tic = _clock.perf_counter()
+        try:
+            t, self._parity, _, self._umax, status = kernels.advance(
+                self._time, until, self._parity, hmax, self._umax, self._s, self._forcing(), params)
+        finally:
+            self._wall += _clock.perf_counter() - tic
+            numba.set_num_threads(previous)
+        self._time = float(t) if status else until
+        self._storage_seen = self._storage()
+        if status:
+            p = self._parity
+            raise stall_error(status, self._time, self._h, self._z0, self._s.qxb[p],
+                              self._s.qyb[p], self._dx, self._params.wet_depth)
+
+    def advance(self, until_s: float) -> None:
+        """Step with the stable time step to exactly ``until_s`` (s); maxima tracked every step.
+
+        Raises :class:`~simulations.flood.stall.FloodStallError` (a ``RuntimeError``)
+        naming the time and cell when the run cannot go on.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> m = FloodModel(np.zeros((4, 4)), 1.0)
+        >>> m.advance(30.0); m.time_s
+        30.0
+        """
+        until = self._check_until(until_s)
+        if until > self._time:
+            self._step(until)
 
     def run(self, until_s: float, output_every_s: float, gauges: Mapping[str, tuple[int, int]] | None = None,
             *, track_every_step: bool = True) -> xr.Dataset:
@@ -385,7 +500,7 @@ class FloodModel:
         Parameters
         ----------
         until_s : float
-            End time (s since the scenario start), later than :attr:`time`.
+            End time (s since the scenario start), later than :attr:`time_s`.
         output_every_s : float
             Interval of the output frames (s).
         gauges : dict, optional
@@ -396,9 +511,9 @@ class FloodModel:
         Returns
         -------
         xarray.Dataset
-            ``depth``, ``speed``, ``hazard`` = depth (speed + 0.5) on ``(time, y, x)``;
-            ``max_depth``, ``max_speed``, ``max_hazard``, ``arrival_time``, ``elevation``,
-            ``blocked`` on ``(y, x)``; ``gauge_depth``, ``gauge_level`` on ``(gauge, time)``.
+            :meth:`state` variables (``depth``, ``speed``, ``hazard``) on
+            ``(time, y, x)``, :meth:`result` variables on ``(y, x)``,
+            ``gauge_depth`` and ``gauge_level`` on ``(gauge, time)``.
 
         Examples
         --------
@@ -416,87 +531,96 @@ class FloodModel:
             raise ValueError(f"run: output_every_s must be a positive number of seconds (got {output_every_s})")
         gauges = dict(gauges or {})
         cells = {name: _cell(rc[0], rc[1], self.shape, f"run gauge {name!r}") for name, rc in gauges.items()}
-        k0 = np.floor(self._time / every) + 1
-        times = np.arange(k0, np.ceil(until / every)) * every
-        times = np.append(times[times < until], until)
-        self._check_state()
-        forcing = self._forcing_arrays()
-        params = self._params.copy()
-        params[5] = self._max_dt()
-        wext = kernels.wet_extents(self._h)
-        hmax = float(self._h.max())
-        previous = numba.get_num_threads()
-        if self._threads:
-            numba.set_num_threads(self._threads)
+        times = frame_times(self._time, until, every)
         depth, speed = [], []
-        tic = _clock.perf_counter()
-        try:
-            for t_out in times:
-                self._time, self._parity, hmax = kernels.advance(
-                    self._time, float(t_out), self._h, self._z, self._man, self._qx, self._qy,
-                    self._xr, self._yr, self._parity, wext, hmax, params, *self._rain, self._loss,
-                    *forcing, self._open, self._acc, self._wet, track_every_step, self._stats)
-                self._time = float(t_out)
-                depth.append(self._h.copy())
-                speed.append(self._speed())
-                self._track_output(depth[-1], speed[-1])
-        finally:
-            self._wall += _clock.perf_counter() - tic
-            numba.set_num_threads(previous)
-        self._storage_seen = self._storage()
+        for t_out in times:
+            self._step(float(t_out), track_every_step)
+            depth.append(self._h.copy())
+            speed.append(self._speed())
+            self._track_output(depth[-1], speed[-1])
         return self._dataset(times, np.stack(depth), np.stack(speed), cells)
 
+    # ---------------------------------------------------------------- outputs
     def _speed(self) -> np.ndarray:
         """Cell-centred speed (m/s) of the current state; zero where shallower than SPEED_DEPTH."""
-        qx, qy, h = self._qx[self._parity], self._qy[self._parity], self._h
-        u = 0.5 * (qx[:, :-1] + qx[:, 1:])
-        v = 0.5 * (qy[:-1] + qy[1:])
-        wet = h > SPEED_DEPTH
-        return np.where(wet, np.hypot(u, v) / np.where(wet, h, 1), 0).astype(self._dtype)
+        return cell_speed(self._s.qxb[self._parity], self._s.qyb[self._parity], self._h)
 
     def _track_output(self, depth: np.ndarray, speed: np.ndarray) -> None:
         """Fold an output frame into the maxima and arrival times."""
         w = self._wet
         np.maximum(w[0], depth, out=w[0])
-        arrived = np.isnan(w[1]) & (depth >= self._params[6])
+        arrived = np.isnan(w[1]) & (depth >= self._params.arrival_depth)
         w[1][arrived] = self._time
         np.maximum(w[2], speed, out=w[2])
-        np.maximum(w[3], depth * (speed + 0.5) * (depth > SPEED_DEPTH), out=w[3])
+        np.maximum(w[3], hazard(depth, speed), out=w[3])
 
-    def _dataset(self, times, depth, speed, cells) -> xr.Dataset:
+    def _coords(self) -> dict:
         R, C = self.shape
         dx = self._dx
         x = self._origin[0] + (np.arange(C) + 0.5) * dx
         y = self._origin[1] - (np.arange(R) + 0.5) * dx
+        return {"y": ("y", y, {"units": "m"}), "x": ("x", x, {"units": "m"})}
+
+    def state(self) -> xr.Dataset:
+        """The current frame: ``depth`` (m), ``speed`` (m/s) and ``hazard`` (m2/s) on ``(y, x)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> FloodModel(np.zeros((3, 4)), 2.0).state().depth.shape
+        (3, 4)
+        """
+        depth = self._h.copy()
+        speed = self._speed()
+        return xr.Dataset(
+            {"depth": (("y", "x"), depth, {"units": "m"}),
+             "speed": (("y", "x"), speed, {"units": "m/s"}),
+             "hazard": (("y", "x"), hazard(depth, speed),
+                        {"units": "m2/s", "long_name": "depth * (speed + 0.5)"})},
+            coords=self._coords(), attrs={"time_s": self._time})
+
+    def result(self) -> xr.Dataset:
+        """Maxima over the whole history, arrival times (NaN: never reached), ground and blocks.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> sorted(FloodModel(np.zeros((3, 4)), 2.0).result().data_vars)[:3]
+        ['arrival_time', 'blocked', 'elevation']
+        """
+        w = self._wet
+        return xr.Dataset(
+            {"max_depth": (("y", "x"), w[0].copy(), {"units": "m"}),
+             "max_speed": (("y", "x"), w[2].copy(), {"units": "m/s"}),
+             "max_hazard": (("y", "x"), w[3].copy(), {"units": "m2/s"}),
+             "arrival_time": (("y", "x"), w[1].astype(np.float64),
+                              {"units": "s", "threshold_m": float(self._params.arrival_depth)}),
+             "elevation": (("y", "x"), self._z0.copy(), {"units": "m"}),
+             "blocked": (("y", "x"), self._blocked.copy())},
+            coords=self._coords())
+
+    def _dataset(self, times, depth, speed, cells) -> xr.Dataset:
         names = list(cells)
         rows = np.array([cells[n][0] for n in names], np.int64)
         cols = np.array([cells[n][1] for n in names], np.int64)
         gd = depth[:, rows, cols].T.astype(np.float64)
-        hazard = depth * (speed + 0.5) * (depth > SPEED_DEPTH)
         ds = xr.Dataset(
             {
                 "depth": (("time", "y", "x"), depth, {"units": "m"}),
                 "speed": (("time", "y", "x"), speed, {"units": "m/s"}),
-                "hazard": (("time", "y", "x"), hazard.astype(self._dtype),
+                "hazard": (("time", "y", "x"), hazard(depth, speed),
                            {"units": "m2/s", "long_name": "depth * (speed + 0.5)"}),
-                "max_depth": (("y", "x"), self._wet[0].copy(), {"units": "m"}),
-                "max_speed": (("y", "x"), self._wet[2].copy(), {"units": "m/s"}),
-                "max_hazard": (("y", "x"), self._wet[3].copy(), {"units": "m2/s"}),
-                "arrival_time": (("y", "x"), self._wet[1].astype(np.float64),
-                                 {"units": "s", "threshold_m": float(self._params[6])}),
-                "elevation": (("y", "x"), self._z0, {"units": "m"}),
-                "blocked": (("y", "x"), self._blocked),
                 "gauge_depth": (("gauge", "time"), gd, {"units": "m"}),
                 "gauge_level": (("gauge", "time"), gd + self._z0[rows, cols][:, None], {"units": "m"}),
             },
-            coords={"time": ("time", np.asarray(times, np.float64), {"units": "s"}),
-                    "y": ("y", y, {"units": "m"}), "x": ("x", x, {"units": "m"}),
+            coords={"time": ("time", np.asarray(times, np.float64), {"units": "s"}), **self._coords(),
                     "gauge": ("gauge", np.array(names, dtype=object)),
                     "gauge_row": ("gauge", rows), "gauge_col": ("gauge", cols)},
-            attrs={"cell_size": dx, "scheme": "local-inertial (Bates 2010, q-centred de Almeida 2012)",
-                   "dtype": str(self._dtype), "volume_error": self.volume_error()},
+            attrs={"cell_size": self._dx, "scheme": "local-inertial (Bates 2010, q-centred de Almeida "
+                   "2012, implicit friction)", "dtype": str(self._dtype),
+                   "volume_error": self.volume_error()},
         )
-        return ds
+        return ds.merge(self.result())
 
     # ------------------------------------------------------------ diagnostics
     def stats(self) -> dict:
@@ -508,11 +632,12 @@ class FloodModel:
         >>> FloodModel(np.zeros((4, 4)), 1.0).stats()["steps"]
         0
         """
-        steps, dt_sum, dt_min, active = self._stats
+        steps, dt_sum, dt_min, active, dt_max = self._stats
         total = steps * self.shape[0] * self.shape[1]
         wall = self._wall
         return {"steps": int(steps), "min_dt": float(dt_min) if steps else float("nan"),
                 "mean_dt": dt_sum / steps if steps else float("nan"),
+                "max_dt": float(dt_max) if steps else float("nan"),
                 "cell_updates": int(active), "cell_updates_total_grid": int(total), "wall_s": wall,
                 "cell_updates_per_s": active / wall if wall else float("nan"),
                 "total_grid_updates_per_s": total / wall if wall else float("nan"),
@@ -538,6 +663,17 @@ class FloodModel:
                                              + terms["boundary"] - terms["losses"] - terms["pumped"]
                                              - terms["outflow"])
         return terms
+
+    def balance(self) -> dict:
+        """The engine contract's conservation account: :meth:`volume_balance` (m3, with ``error``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> FloodModel(np.zeros((4, 4)), 1.0).balance()["storage"]
+        0.0
+        """
+        return self.volume_balance()
 
     def volume_error(self) -> float:
         """Relative volume-balance error: ``|error|`` over all the water put in (set, inflow, rain, boundary).

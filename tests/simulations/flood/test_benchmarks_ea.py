@@ -48,8 +48,10 @@ def test_ea4_extended_floodplain_first_hour():
     arrival = ds64.arrival_time.values[99, :]
     reached = arrival[np.isfinite(arrival)]
     assert reached.size > 40 and np.all(np.diff(reached) >= 0)
-    # float32 follows float64 at the gauges within 3 mm (1 % of the depth, after ~2700 steps)
-    assert np.abs(ds32.gauge_depth.values - ds64.gauge_depth.values).max() < 3e-3
+    # float32 follows float64 at the gauges within 1.2 % of the depth after ~4000 steps (the
+    # two take slightly different steps, which follow the fastest face)
+    g32, g64 = ds32.gauge_depth.values, ds64.gauge_depth.values
+    assert np.all(np.abs(g32 - g64) <= 0.012 * g64 + 1e-4)
 
 
 # --------------------------------------------------------------------- Test 2

@@ -204,7 +204,9 @@ def test_ritter_dry_bed_dam_break():
     ritter = np.where(x < -c0 * T, 1.0, np.where(x < 2 * c0 * T, (2 * c0 - x / T) ** 2 / (9 * G), 0.0))
     head = x[np.argmax(h < 0.99)]
     assert abs(head - (-c0 * T)) < 8.0                         # m, 2 % of the 440 m domain
-    assert np.all(h[x < -c0 * T - 10.0] > 0.999)              # explicit scheme: thin precursor
+    # explicit scheme: a thin precursor ahead of the head (the step follows u + sqrt(g h),
+    # so more, shorter steps spread it over some 15 m)
+    assert np.all(h[x < -c0 * T - 15.0] > 0.999)
     upstream = x < 0
     assert np.abs(h - ritter)[upstream].max() < 0.3
     front = x[h > 1e-3].max()
