@@ -15,8 +15,9 @@ import numpy as np
 from affine import Affine
 
 from geodata.errors import DataError
+from geodata.memory import check_memory
 
-__all__ = ["GridSpec", "available_memory", "check_grid_memory"]
+__all__ = ["GridSpec", "check_grid_memory"]
 
 
 @dataclass(frozen=True)
@@ -228,39 +229,10 @@ def check_grid_memory(shape, bytes_per_cell: float, what: str, *,
     for n in shape:
         cells *= int(n)
     need = int(cells * float(bytes_per_cell))
-    if available is None:
-        available = available_memory()
-    if need > fraction * available:
-        raise DataError(
-            f"{what} of {' x '.join(str(int(n)) for n in shape)} cells needs about "
-            f"{_human(need)}, more than {fraction:.0%} of the {_human(available)} available",
-            fix="use a larger cell size or clip to a smaller area")
+    check_memory(need, f"{what} of {' x '.join(str(int(n)) for n in shape)} cells",
+                 "use a larger cell size or clip to a smaller area", available=available,
+                 fraction=fraction)
     return need
-
-
-def available_memory() -> float:
-    """Bytes of memory available now (psutil, else /proc/meminfo, else 4 GiB)."""
-    try:
-        import psutil
-        return float(psutil.virtual_memory().available)
-    except ImportError:
-        pass
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return float(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 4.0 * 2**30
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
 
 
 def _cell(cell_size: float) -> float:

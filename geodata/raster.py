@@ -7,6 +7,7 @@ following the raster convention: row 0 is the north edge and
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from rasterio.enums import Resampling
 from scipy import ndimage, sparse
 from scipy.sparse.linalg import spsolve
 
-from geodata.errors import DataError
+from geodata.crs import check_coordinates
+from geodata.errors import DataError, DataWarning
 from geodata.grid import GridSpec, check_grid_memory
 
 __all__ = ["GridSpec", "Raster", "check_grid_memory", "read_raster"]
@@ -359,6 +361,11 @@ def read_raster(path: str | os.PathLike, *, band: int = 1) -> Raster:
                         fix="assign one, e.g. gdal_edit.py -a_srs EPSG:4547")
     if nodata is not None and not np.isnan(nodata):
         data[data == nodata] = np.nan
+    infinite = np.isinf(data)
+    if infinite.any():
+        warnings.warn(f"{path}: {int(infinite.sum())} cells are infinite; treated as nodata",
+                      DataWarning, stacklevel=2)
+        data[infinite] = np.nan
     if not np.isfinite(data).any():
         raise DataError("raster holds only nodata cells", file=path,
                         fix="check the nodata value or export the band again")
@@ -370,9 +377,11 @@ def read_raster(path: str | os.PathLike, *, band: int = 1) -> Raster:
         transform = Affine(transform.a, 0.0, transform.c, 0.0, -transform.e,
                            transform.f + transform.e * data.shape[0])
     try:
-        return Raster(data, transform, CRS.from_user_input(crs.to_wkt()))
+        raster = Raster(data, transform, CRS.from_user_input(crs.to_wkt()))
     except DataError as exc:
         raise DataError(exc.problem, file=path, fix=exc.fix) from None
+    check_coordinates(raster.bounds, raster.crs, file=path)
+    return raster
 
 
 def _positive(value: float, name: str) -> float:

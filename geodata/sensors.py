@@ -18,7 +18,9 @@ import pandas as pd
 import pyogrio
 from pyproj import CRS
 
+from geodata.crs import check_coordinates, parse_crs
 from geodata.errors import DataError, describe_ids
+from geodata.memory import check_memory
 from geodata.vector import read_layer
 
 __all__ = ["SENSOR_KINDS", "SensorTable", "read_sensors", "write_sensors"]
@@ -37,6 +39,8 @@ SENSOR_KINDS: dict[str, str] = {
 
 _STATION_COLUMNS = ["id", "name", "kind", "unit", "warning", "alarm"]
 _READING_COLUMNS = ["sensor_id", "time", "value"]
+#: Bytes one reading takes while a file is read and checked (columns, hashing for duplicates).
+_BYTES_PER_READING = 120
 # ISO 8601 date-time ending in a zone: Z, +08, +0800 or +08:00
 _ZONED = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"
 
@@ -201,7 +205,7 @@ def read_sensors(stations: str | os.PathLike, readings: str | os.PathLike, *, cr
     >>> table = read_sensors("sensors/stations.csv", "sensors/readings.csv",
     ...                      crs=4547, stations_crs=4547)  # doctest: +SKIP
     """
-    table = _read_stations(Path(stations), CRS.from_user_input(crs), stations_crs)
+    table = _read_stations(Path(stations), parse_crs(crs), stations_crs)
     values = _read_readings(Path(readings), set(table["id"]))
     return SensorTable(table, values)
 
@@ -248,7 +252,7 @@ def _station_points(frame: pd.DataFrame, path: Path, stations_crs) -> gpd.GeoDat
         if stations_crs is None:
             raise DataError("stations have x, y but no CRS was given", file=path,
                             fix="pass stations_crs (e.g. 4547), or give lon, lat columns")
-        columns, source = ("x", "y"), CRS.from_user_input(stations_crs)
+        columns, source = ("x", "y"), parse_crs(stations_crs, file=path, key="stations_crs")
     elif {"lon", "lat"} <= set(frame.columns):
         columns, source = ("lon", "lat"), CRS.from_epsg(4326)
     else:
@@ -261,6 +265,7 @@ def _station_points(frame: pd.DataFrame, path: Path, stations_crs) -> gpd.GeoDat
     if missing.any():
         raise DataError(f"stations without {columns[0]}, {columns[1]}", file=path,
                         feature=where(missing), fix="give every station its coordinates")
+    check_coordinates((x.min(), y.min(), x.max(), y.max()), source, file=path)
     rest = frame.drop(columns=list(columns))
     return gpd.GeoDataFrame(rest, geometry=gpd.points_from_xy(x, y), crs=source)
 
@@ -281,23 +286,77 @@ def _units(gdf: gpd.GeoDataFrame, path: Path, where) -> None:
     gdf["unit"] = expected
 
 
-def _read_readings(path: Path, known: set[str]) -> pd.DataFrame:
+def _read_readings(path: Path, known: set[str], *, chunk_rows: int = 500_000,
+                   available: float | None = None) -> pd.DataFrame:
+    """Read and check readings chunk by chunk, after checking they fit in memory."""
+    rows = _estimate_rows(path)
+    check_memory(rows * _BYTES_PER_READING, f"about {rows:,} readings", file=path,
+                 available=available,
+                 fix="split the readings into shorter periods (e.g. one file per month) "
+                     "and load only the period you need")
+    label = "row" if path.suffix.lower() == ".parquet" else "line"
+    parts = [_check_readings(chunk, first, label, known, path)
+             for chunk, first in _chunks(path, chunk_rows)]
+    readings = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        {"sensor_id": pd.Series([], dtype=object), "line": pd.Series([], dtype=np.int64),
+         "time": pd.Series([], dtype="datetime64[ns, UTC]"), "value": pd.Series([], dtype=float)})
+    twice = readings.duplicated(["sensor_id", "time"], keep=False).to_numpy()
+    if twice.any():
+        where = _reading_rows(readings["line"], readings["sensor_id"], label)
+        raise DataError("duplicate readings of the same sensor at the same time", file=path,
+                        feature=where(twice), fix="keep one reading per sensor and time")
+    return readings.drop(columns="line")
+
+
+def _estimate_rows(path: Path) -> int:
+    """Number of readings in a file, from Parquet metadata or the CSV's first lines."""
+    if not path.exists():
+        raise DataError("file not found", file=path, fix="check the path of the sensor readings")
     if path.suffix.lower() == ".parquet":
-        frame, first_line = _read_table(path, "readings"), 0
-        label = "row"
-    else:
-        frame, first_line = _read_table(path, "readings", dtype=str), 2
-        label = "line"
+        try:
+            import pyarrow.parquet as pq
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except Exception as exc:    # noqa: BLE001 - pyarrow raises several kinds on bad files
+            raise DataError(f"cannot be read ({exc})", file=path,
+                            fix="write the readings as CSV or Parquet") from None
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    lines = max(head.count(b"\n"), 1)
+    return int(size / (len(head) / lines)) if head else 0
+
+
+def _chunks(path: Path, chunk_rows: int):
+    """``(frame, number of its first line or row)`` pieces of a readings file."""
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+        first = 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+            frame = batch.to_pandas()
+            yield frame, first
+            first += len(frame)
+        return
+    if path.suffix.lower() != ".csv":
+        raise DataError(f"unknown readings format '{path.suffix}'", file=path,
+                        fix="write the readings as CSV or Parquet")
+    try:
+        reader = pd.read_csv(path, skipinitialspace=True, dtype=str, chunksize=chunk_rows)
+        first = 2
+        for frame in reader:
+            yield frame, first
+            first += len(frame)
+    except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"cannot be read ({exc})", file=path,
+                        fix="write the readings as CSV or Parquet") from None
+
+
+def _check_readings(frame: pd.DataFrame, first: int, label: str, known: set[str],
+                    path: Path) -> pd.DataFrame:
     _require(frame, _READING_COLUMNS, path)
     frame = frame.reset_index(drop=True)
     sensor = frame["sensor_id"].astype("string").str.strip().fillna("")
-    line = pd.Series(np.arange(len(frame)) + first_line)
-
-    def where(mask: np.ndarray) -> str:
-        rows = [f"{label} {n} ({s})" for n, s in zip(line[mask][:5], sensor[mask][:5])]
-        more = f" and {mask.sum() - 5} more" if mask.sum() > 5 else ""
-        return ", ".join(rows) + more
-
+    line = pd.Series(np.arange(len(frame), dtype=np.int64) + first)
+    where = _reading_rows(line, sensor, label)
     unknown = ~sensor.isin(known).to_numpy()
     if unknown.any():
         raise DataError(f"readings of unknown sensors {describe_ids(sensor[unknown].unique())}",
@@ -309,12 +368,18 @@ def _read_readings(path: Path, known: set[str]) -> pd.DataFrame:
     if bad.any():
         raise DataError(f"value is not a number ('{frame['value'][bad].iloc[0]}')", file=path,
                         feature=where(bad), fix="write each value as a plain number")
-    readings = pd.DataFrame({"sensor_id": sensor.astype(str), "time": time, "value": value})
-    twice = readings.duplicated(["sensor_id", "time"], keep=False).to_numpy()
-    if twice.any():
-        raise DataError("duplicate readings of the same sensor at the same time", file=path,
-                        feature=where(twice), fix="keep one reading per sensor and time")
-    return readings
+    sensor = pd.Categorical(sensor.astype(str))     # one string object per sensor, not per row
+    return pd.DataFrame({"sensor_id": np.asarray(sensor.astype(object)), "line": line,
+                         "time": time, "value": value})
+
+
+def _reading_rows(line: pd.Series, sensor: pd.Series, label: str):
+    """A function turning a row mask into 'line 3 (RG01), ...'."""
+    def where(mask: np.ndarray) -> str:
+        rows = [f"{label} {n} ({s})" for n, s in zip(line[mask][:5], sensor[mask][:5])]
+        more = f" and {mask.sum() - 5} more" if mask.sum() > 5 else ""
+        return ", ".join(rows) + more
+    return where
 
 
 def _utc_times(raw: pd.Series, path: Path, where) -> pd.Series:

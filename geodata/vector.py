@@ -25,6 +25,7 @@ import shapely.errors
 from pyproj import CRS
 
 from geodata.attributes import warn_ids
+from geodata.crs import check_coordinates, looks_like_lonlat
 from geodata.errors import DataError, describe_ids
 
 __all__ = ["check_overlap", "prepare_layer", "read_frame", "read_layer", "read_vector"]
@@ -181,6 +182,8 @@ def prepare_layer(gdf: gpd.GeoDataFrame, *, crs, kind: str = "features",
         raise DataError("layer has no CRS", file=file, layer=layer,
                         fix="assign one, e.g. ogr2ogr -a_srs EPSG:4547 out.gpkg in.gpkg")
     where = {"file": file, "layer": layer}
+    if gdf.geometry.notna().any():
+        check_coordinates(gdf.geometry.dropna().total_bounds, gdf.crs, **where)
     gdf = _with_ids(gdf, id_prefix, where)
     broken = np.asarray(broken, dtype=np.int64)
     if broken.size:
@@ -315,8 +318,10 @@ def check_overlap(gdf: gpd.GeoDataFrame, bounds: tuple[float, float, float, floa
     where = {"file": file, "layer": layer}
     if not touching.any():
         layer_bounds = tuple(round(float(v), 1) for v in gdf.total_bounds)
+        hint = ("; its coordinates look like longitude/latitude"
+                if looks_like_lonlat(gdf.total_bounds) else "")
         raise DataError(f"no feature overlaps the terrain {tuple(bounds)}; the layer spans "
-                        f"{layer_bounds}", **where,
+                        f"{layer_bounds}{hint}", **where,
                         fix="check the layer's CRS, or clip it to the terrain")
     inside = shapely.covered_by(geoms, area)
     if not inside.all():

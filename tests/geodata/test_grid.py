@@ -116,7 +116,7 @@ def test_memory_guard_refuses_with_the_estimate_and_the_fix():
     with pytest.raises(DataError) as err:
         check_grid_memory((100_000, 100_000), 16, "flood grid", available=8 * 2**30)
     msg = str(err.value)
-    assert "flood grid of 100000 x 100000 cells needs about 149.0 GiB" in msg
+    assert "flood grid of 100000 x 100000 cells would take about 149.0 GiB" in msg
     assert "8.0 GiB available" in msg and "larger cell size or clip" in msg
     # the system figure is used by default and is positive
     assert check_grid_memory((10, 10), 4, "test grid") == 400

@@ -161,7 +161,7 @@ def test_missing_station_columns(tmp_path):
     s, r = files(tmp_path, stations="id,kind,east,north\ng1,water_level,1,2\n")
     with pytest.raises(DataError, match="stations need x, y or lon, lat columns"):
         read_sensors(s, r, crs=4547, stations_crs=4547)
-    s.write_text("id,x,y\ng1,1,2\n")
+    s.write_text("id,x,y\ng1,585000,3363000\n")
     with pytest.raises(DataError, match="missing columns kind"):
         read_sensors(s, r, crs=4547, stations_crs=4547)
 
@@ -289,3 +289,52 @@ def test_write_and_read_back(table, tmp_path):
 def test_units_table():
     assert SENSOR_KINDS["rain_gauge"] == "mm/h" and SENSOR_KINDS["water_level"] == "m"
     assert SENSOR_KINDS["traffic_counter"] == "veh/h" and SENSOR_KINDS["crowd_counter"] == "persons"
+
+
+# -- large files: chunks and the memory guard ------------------------------------------
+
+def _many_readings(path, n: int, sensor: str = "g1") -> None:
+    times = pd.date_range("2024-07-01", periods=n, freq="s", tz="UTC")
+    pd.DataFrame({"sensor_id": sensor, "time": times.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "value": np.arange(n) * 0.5}).to_csv(path, index=False)
+
+
+def test_readings_read_in_chunks_match_one_read_and_name_global_lines(tmp_path):
+    from geodata.sensors import _read_readings
+    path = tmp_path / "readings.csv"
+    _many_readings(path, 2500)
+    whole = _read_readings(path, {"g1"}, chunk_rows=10_000)
+    pieces = _read_readings(path, {"g1"}, chunk_rows=300)
+    pd.testing.assert_frame_equal(whole, pieces)
+    assert len(whole) == 2500 and whole["value"].iloc[-1] == 2499 * 0.5
+    # a bad value in the ninth chunk is named by its line in the file, not in the chunk
+    lines = path.read_text().splitlines()
+    lines[2400] = lines[2400].rsplit(",", 1)[0] + ",oops"          # file line 2401
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"line 2401 \(g1\)"):
+        _read_readings(path, {"g1"}, chunk_rows=300)
+    # duplicates in different chunks are found
+    lines[2400] = lines[10]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match="duplicate readings") as err:
+        _read_readings(path, {"g1"}, chunk_rows=300)
+    assert "line 11 (g1), line 2401 (g1)" in str(err.value)
+
+
+def test_readings_too_large_for_memory_are_refused_before_reading(tmp_path):
+    from geodata.sensors import _read_readings
+    path = tmp_path / "readings.csv"
+    _many_readings(path, 20_000)
+    with pytest.raises(DataError) as err:
+        _read_readings(path, {"g1"}, available=1e6)
+    msg = str(err.value)
+    import re
+    estimate = int(re.search(r"about ([\d,]+) readings", msg)[1].replace(",", ""))
+    assert abs(estimate - 20_000) < 0.1 * 20_000          # from the size of the first lines
+    assert "readings.csv" in msg and "would take about 2." in msg and "MiB" in msg
+    assert "split the readings into shorter periods" in msg and "\n" not in msg
+    parquet = tmp_path / "readings.parquet"
+    pd.read_csv(path).to_parquet(parquet)
+    with pytest.raises(DataError, match="about 20,000 readings would take"):
+        _read_readings(parquet, {"g1"}, available=1e6)
+    assert len(_read_readings(parquet, {"g1"}, chunk_rows=7000)) == 20_000
