@@ -123,6 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--port", type=int, default=5006)
     c.add_argument("--no-browser", action="store_true")
     c.add_argument("--basic-auth", help="password, or a JSON file of user: password")
+    c.add_argument("--runs", help="folder for what-if runs (default: beside the run, or "
+                                  "runs/ beside the city)")
     c.set_defaults(func=_serve)
 
     c = sub.add_parser("sample", help="regenerate the synthetic sample district")
@@ -173,7 +175,7 @@ def _run(args) -> int:
 def _serve(args) -> int:
     from viewer.app import serve
     serve(args.target or str(SAMPLE_CITY), port=args.port, show=not args.no_browser,
-          basic_auth=args.basic_auth)
+          basic_auth=args.basic_auth, runs=args.runs)
     return 0
 
 

@@ -1,12 +1,14 @@
 """The operations-centre viewer: one screen with the 3D city, replay, KPIs,
-sensor charts, events, the linked 2D map and what-if runs.
+legends, sensor charts, events, the linked 2D map and what-if runs.
 
 ``twin serve`` calls :func:`serve`; :func:`build_app` makes the page of one
 browser session (each session has its own camera, frame and selection; the
-city, its meshes and the runs are loaded once per server).
+city, its meshes and the list of runs are shared by the server's sessions).
+What each engine adds comes from its layer in :mod:`viewer.layers`.
 """
 from __future__ import annotations
 
+import html
 import os
 import sys
 from pathlib import Path
@@ -16,34 +18,58 @@ import panel as pn
 
 from geodata.errors import DataError
 from viewer.charts import SensorChart
+from viewer.doclock import locked
 from viewer.events import EventTable
 from viewer.kpis import KpiBoard
+from viewer.legend import LegendBox
 from viewer.mapview import MapView
 from viewer.playback import Playback
-from viewer.scene3d import LAYERS, Scene3D
+from viewer.scene3d import Scene3D
 from viewer.viewmodel import ViewModel
 from viewer.whatif import WhatIf
 from viewer.workspace import Workspace, open_workspace
 
-__all__ = ["build_app", "serve", "error_page", "WEBSOCKET_MAX_MESSAGE_SIZE"]
+__all__ = ["build_app", "serve", "error_page", "OperationsScreen", "WEBSOCKET_MAX_MESSAGE_SIZE"]
 
 WEBSOCKET_MAX_MESSAGE_SIZE = 512 * 1024 * 1024
 """Bytes: a city-scale scene arrives in one websocket message."""
 
-_TITLE = "font:600 20px/1.2 sans-serif;color:#e8eef8"
-_SUB = "font-size:12px;color:#8fa3bf"
+SIDE_WIDTH = 470
+"""Pixels of the side tabs (map, sensors, events, what-if)."""
+
+VIEW_HEIGHT = 560
+"""Pixels of the 3D view(s)."""
+
+_TITLE = "font:600 19px/1.2 sans-serif;color:#e8eef8"
+_SUB = "font-size:12px;color:#a9bad2"
 _CSS = """
 body, .bk-root { background: #0b1018; color: #e8eef8; }
+html, body { overflow-x: hidden; }
 .title { font: 600 20px/1.2 sans-serif; color: #e8eef8; }
-.subtitle { font-size: 12px; color: #8fa3bf; }
 .notice { background: #3a2a10; border-left: 4px solid #ffb020; padding: 6px 10px; color: #ffe0a0; }
+.hint, .why { font-size: 12px; color: #a9bad2; }
+.why { color: #ffcf80; }
+.view-label { font: 600 13px/1.4 sans-serif; color: #e8eef8; padding: 2px 4px; }
+.rate-short { color: #ffcf80; font-size: 12px; }
+"""
+_TABS_CSS = """
+.bk-tab { font-size: 14px; padding: 6px 14px; color: #c8d4e6; }
+.bk-tab.bk-active { color: #ffffff; border-bottom: 3px solid #7fd4ff; font-weight: 600; }
 """
 
 
-def build_app(target: str | os.PathLike) -> pn.viewable.Viewable:
+def build_app(target: str | os.PathLike, runs: str | os.PathLike | None = None
+              ) -> pn.viewable.Viewable:
     """The page of one browser session on ``target`` (city or run).
 
     A target that cannot be read gives :func:`error_page` instead of a traceback.
+
+    Parameters
+    ----------
+    target : path-like
+        City manifest / folder or run ``*.zarr``.
+    runs : path-like, optional
+        Folder of what-if runs (default: beside the run, or ``runs/`` beside the city).
 
     Examples
     --------
@@ -51,7 +77,7 @@ def build_app(target: str | os.PathLike) -> pn.viewable.Viewable:
     >>> page.servable()                                    # doctest: +SKIP
     """
     try:
-        ws = open_workspace(target)
+        ws = open_workspace(target, runs)
     except (DataError, OSError, KeyError) as exc:
         return error_page(str(target), exc)
     return OperationsScreen(ws).panel
@@ -59,18 +85,22 @@ def build_app(target: str | os.PathLike) -> pn.viewable.Viewable:
 
 def error_page(target: str, exc: BaseException) -> pn.viewable.Viewable:
     """A clear page saying what could not be opened and what to do."""
-    text = str(exc).replace("\n", "<br>")
+    text = html.escape(str(exc)).replace("\n", "<br>")
     return pn.Column(
         pn.pane.HTML('<div class="title">City twin – operations centre</div>'),
-        pn.pane.Alert(f"<b>Cannot open {target}</b><br>{text}<br><br>Start the viewer on a "
-                      "city manifest or a run: <code>twin serve data_samples/ezhou/city.toml"
-                      "</code>, or make the sample first with <code>twin demo</code>.",
-                      alert_type="danger", css_classes=["error-page"]),
+        pn.pane.Alert(f"<b>Cannot open {html.escape(target)}</b><br>{text}<br><br>Start the "
+                      "viewer on a city manifest or a run: <code>twin serve "
+                      "data_samples/ezhou/city.toml</code>, or make the sample first with "
+                      "<code>twin demo</code>.", alert_type="danger", css_classes=["error-page"]),
         stylesheets=[_CSS], sizing_mode="stretch_width")
 
 
 class OperationsScreen:
     """The widgets of one session, wired together.
+
+    Every way of changing the frame (player, slider, event, run switch) ends in
+    :meth:`show_frame`, which runs with the document lock held and moves the
+    numbers, the map, the chart and the 3D view together.
 
     Parameters
     ----------
@@ -80,76 +110,141 @@ class OperationsScreen:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self.model = ViewModel(ws.city, ws.scene, ws.run)
-        self.compare: tuple[ViewModel, Scene3D, KpiBoard] | None = None
-        self.view = Scene3D(self.model)
-        self.kpis = KpiBoard()
+        self.compare: tuple[ViewModel, Scene3D] | None = None
+        self.selected: tuple[str, int] | None = None
         self.playback = Playback(self.model, on_frame=self.show_frame)
-        self.map = MapView(ws.city, on_building=self.select_building, on_sensor=self._pick_sensor)
+        self.view = Scene3D(self.model, height=VIEW_HEIGHT, on_pick=self.pick,
+                            on_drawn=self.playback.drawn)
+        self.kpis = KpiBoard(self.model.kpi_specs)
+        self.diff_board = KpiBoard(self.model.kpi_specs, css_class="diff-board")
+        self.legend = LegendBox()
+        self.map = MapView(self.model, on_pick=self.pick)
         self.chart = SensorChart(ws.city.sensors, ws.city.timezone)
         self.events = EventTable(self.model.events(), on_choose=self.choose_event)
-        self.whatif = WhatIf(getattr(ws.run, "scenario", None) if ws.run is not None else None,
-                             Path("runs"), on_done=self.show_comparison)
+        self.whatif = WhatIf(self.model, ws.runs_dir or Path(ws.city_path).parent / "runs",
+                             on_done=self.show_comparison)
         self.run_select = pn.widgets.Select(label="Run", options=list(ws.runs),
-                                            value=_run_label(ws), width=220,
-                                            css_classes=["run-select"])
-        self.run_select.param.watch(self._pick_run, "value")
-        self.layers = pn.widgets.CheckButtonGroup(label="Layers", options={v: k for k, v in
-                                                                          LAYERS.items()},
-                                                  value=list(LAYERS), color="primary",
-                                                  variant="outline",
-                                                  css_classes=["layer-toggles"])
+                                            value=_run_label(ws), width=230,
+                                            css_classes=["run-select"],
+                                            description="Replay another run of this city")
+        self.run_select.param.watch(lambda e: locked(self._pick_run, e.new), "value")
+        if ws.catalog is not None:
+            doc = pn.state.curdoc
+            ws.catalog.subscribe(self._runs_changed, doc if doc and doc.session_context else None)
+            if doc is not None and doc.session_context is not None:
+                doc.on_session_destroyed(lambda ctx, c=ws.catalog, d=doc: c.unsubscribe(d))
+        self.layers = pn.widgets.CheckButtonGroup(
+            label="Layers", options=self._toggle_options(), value=list(self.view.toggles()),
+            color="primary", variant="outline", css_classes=["layer-toggles"],
+            description="Show or hide a layer of the 3D view")
         self.layers.param.watch(self._layers_changed, "value")
         self.color_mode = pn.widgets.RadioButtonGroup(
-            label="Buildings", options={"Use": "use", "Height": "height", "Flood impact": "impact"},
-            value="use", color="primary", variant="outline",
-            css_classes=["color-mode"])
+            label="Buildings", options=self.model.building_modes, value="use", color="primary",
+            variant="outline", css_classes=["color-mode"],
+            description="Colour the buildings by use, height or an engine's state")
         self.color_mode.param.watch(self._color_mode_changed, "value")
         self.cameras = pn.widgets.Select(
-            label="Fly to", options=list(self.model.camera_presets()), value="district",
-            width=160, css_classes=["camera-presets"])
-        self.cameras.param.watch(lambda e: self.view.fly_to(e.new), "value")
-        self.notice = pn.pane.HTML(f'<div class="notice">{ws.problem}</div>' if ws.problem else "",
-                                   visible=bool(ws.problem), css_classes=["run-notice"])
-        self.compare_slot = pn.Column(visible=False, css_classes=["compare"])
-        self.views = pn.Row(self.view.panel, self.compare_slot, css_classes=["views"])
-        self.show_frame(0)
+            label="Fly to", options=self._camera_options(), value="district", width=260,
+            css_classes=["camera-presets"], description="Move the camera to a place")
+        self.cameras.param.watch(lambda e: self._fly(e.new), "value")
+        self.notice = pn.pane.HTML(f'<div class="notice">{html.escape(ws.problem)}</div>'
+                                   if ws.problem else "", visible=bool(ws.problem),
+                                   css_classes=["run-notice"])
+        self.base_label = pn.pane.HTML(self._base_label(), css_classes=["view-label-base"],
+                                       visible=False, sizing_mode="stretch_width")
+        self.compare_label = pn.pane.HTML("", css_classes=["view-label-whatif"],
+                                          sizing_mode="stretch_width")
+        self.close_compare = pn.widgets.Button(label="✕", width=36, css_classes=["close-compare"],
+                                               description="Close the what-if comparison")
+        self.close_compare.on_click(lambda e: locked(self.hide_comparison))
+        self.compare_slot = pn.Column(sizing_mode="stretch_width", visible=False,
+                                      css_classes=["compare"])
+        self.diff_slot = pn.Column(pn.pane.HTML('<div class="view-label">What-if minus base'
+                                                '</div>'), self.diff_board.panel,
+                                   visible=False, sizing_mode="stretch_width",
+                                   css_classes=["difference-board"])
+        self.views = pn.Row(pn.Column(self.base_label, self.view.panel,
+                                      sizing_mode="stretch_width"),
+                            self.compare_slot, sizing_mode="stretch_width", css_classes=["views"])
+        if self.model.run is not None:
+            self.chart.set_period(self.model.times[0], self.model.times[-1])
+        self._show_legends()
+        self._show_frame(0)
         self.panel = self._layout()
 
-    # -- behaviour -----------------------------------------------------------
+    # -- frames ----------------------------------------------------------------
     def show_frame(self, i: int) -> None:
         """Move every panel to replay frame ``i`` (numbers first, the 3D scene last:
         the browser applies messages in order and the scene takes longest)."""
-        values = self.model.kpis(i)
-        if self.compare is None:
-            self.kpis.update(values)
-        else:
-            other, _, board = self.compare
-            self.kpis.update(values)
-            board.update(other.kpis(min(i, other.n_frames - 1)),
-                         self.model.kpi_difference(other, i))
+        locked(self._show_frame, i)
+
+    def _show_frame(self, i: int) -> None:
+        i = min(int(i), self.model.n_frames - 1)
+        self.kpis.update(self.model.kpis(i))
+        if self.compare is not None:
+            other = self.compare[0]
+            j = min(i, other.n_frames - 1)
+            self.diff_board.update(other.kpis(j), self.model.kpi_difference(other, i))
         if self.model.run is not None:
-            self.map.set_states(self.model.roads_closed(i), self.model.sensor_colors(i)
-                                if self.ws.city.sensors is not None else None)
+            self.map.set_frame(i)
+            self._map_buildings(i)
             self.chart.set_time(self.model.times[i])
         self.view.show_frame(i)
         if self.compare is not None:
             self.compare[1].show_frame(min(i, self.compare[0].n_frames - 1))
 
-    def select_building(self, index: int | None) -> None:
-        """Highlight building row ``index`` in 3D (the map shows its attributes)."""
+    def _map_buildings(self, i: int) -> None:
+        if self.color_mode.value == "use" and getattr(self, "_map_mode", "use") == "use":
+            return
+        self._map_mode = self.color_mode.value
+        rgb = self.model.building_colors(i, self.color_mode.value)
+        self.map.set_building_colors(rgb)
+
+    # -- picking -------------------------------------------------------------------
+    def pick(self, kind: str | None, row: int | None) -> None:
+        """A building, road or sensor picked (map, 3D view or event): highlight it in
+        every view, show its information, chart a sensor."""
+        locked(self._pick, kind, row)
+
+    def _pick(self, kind, row) -> None:
+        self.selected = (kind, int(row)) if kind is not None and row is not None else None
         for view in self._views():
-            view.highlight(index)
+            view.select(kind, row)
+        self.map.select(kind, row)
+        if kind == "sensors" and self.ws.city.sensors is not None:
+            self.chart.select(str(self.ws.city.sensors.stations["id"].iloc[int(row)]))
+        if kind is not None and hasattr(self, "tabs") and self.tabs.active not in (0, 2):
+            self.tabs.active = 0
+
+    def select_building(self, index: int | None) -> None:
+        """Highlight building row ``index`` everywhere."""
+        self.pick("buildings" if index is not None else None, index)
 
     def choose_event(self, event) -> None:
-        """Fly to an event and move the replay to its time."""
+        """Move the replay to the first frame showing an event, fly there and pick its place."""
+        locked(self._choose_event, event)
+
+    def _choose_event(self, event) -> None:
+        if self.model.run is not None and pd.notna(event.get("time")):
+            frame = self.model.frame_at(event["time"])
+            if self.playback.player.value != frame:
+                self.playback.player.value = frame     # -> show_frame
         if pd.notna(event.get("x")) and pd.notna(event.get("y")):
             self.view.fly_to((float(event["x"]), float(event["y"])), distance=400.0)
-        if self.model.run is not None and pd.notna(event.get("time")):
-            self.playback.player.value = self.model.frame_at(event["time"])
+        kind, row = event.get("target_kind"), event.get("target_row")
+        if kind and row is not None and int(row) >= 0:
+            self._pick(kind, int(row))
 
-    def _pick_sensor(self, sensor_id: str) -> None:
-        self.chart.select(sensor_id)
-        self.tabs.active = 1
+    def _fly(self, where: str) -> None:
+        self.view.fly_to(where)
+
+    # -- controls ------------------------------------------------------------------
+    def _toggle_options(self) -> dict[str, str]:
+        return {label: key for key, label in self.view.toggles().items()
+                if key in self.view.actors}
+
+    def _camera_options(self) -> dict[str, str]:
+        return {self.model.place_label(k): k for k in self.model.camera_presets()}
 
     def _layers_changed(self, event) -> None:
         for view in self._views():
@@ -158,72 +253,129 @@ class OperationsScreen:
     def _color_mode_changed(self, event) -> None:
         for view in self._views():
             view.set_color_mode(event.new)
+        self._map_buildings(self.view.frame)
+        self._show_legends()
+
+    def _show_legends(self) -> None:
+        self.legend.show(self.model.legends(self.color_mode.value))
 
     def _views(self) -> list[Scene3D]:
         return [self.view] + ([self.compare[1]] if self.compare else [])
 
-    def _pick_run(self, event) -> None:
+    # -- runs -----------------------------------------------------------------------
+    def _runs_changed(self, runs: dict) -> None:
+        self.ws.runs = dict(runs)
+        value = self.run_select.value
+        self.run_select.options = list(runs)
+        if value in runs:
+            self.run_select.value = value
+
+    def _pick_run(self, label: str) -> None:
+        if label is None or label == _run_label(self.ws, self.model.run):
+            return
         try:
-            run = self.ws.open(event.new)
+            run = self.ws.open(label)
         except (DataError, OSError, KeyError, ValueError) as exc:
-            self.notice.object = (f'<div class="notice">Run {event.new} could not be read: '
-                                  f'{exc}</div>')
+            self.notice.object = (f'<div class="notice">Run {html.escape(label)} could not be '
+                                  f'read: {html.escape(str(exc))}</div>')
             self.notice.visible = True
             return
         self.load_run(run)
 
     def load_run(self, run) -> None:
         """Replace the replayed run (the camera stays)."""
+        self.hide_comparison()
         self.model = ViewModel(self.ws.city, self.ws.scene, run)
         self.view.model = self.model
-        self.playback.set_model(self.model)
+        self.map.set_model(self.model)
+        self.whatif.set_model(self.model)
+        self.kpis.set_specs(self.model.kpi_specs)
+        self.diff_board.set_specs(self.model.kpi_specs)
         self.events.set_events(self.model.events())
+        self.color_mode.options = self.model.building_modes
+        if self.color_mode.value not in self.model.building_modes.values():
+            self.color_mode.value = "use"
+        self.layers.options = self._toggle_options()
+        if self.model.run is not None:
+            self.chart.set_period(self.model.times[0], self.model.times[-1])
+        self.base_label.object = self._base_label()
         self.notice.visible = False
-        self.show_frame(0)
+        self._show_legends()
+        self.playback.set_model(self.model)      # -> show_frame(0)
+
+    def _base_label(self) -> str:
+        name = getattr(self.model.run, "name", "") if self.model.run is not None else "no run"
+        return f'<div class="view-label">Base: {html.escape(str(name))}</div>'
 
     def show_comparison(self, run) -> None:
-        """Show ``run`` beside the current one: linked cameras, KPI differences."""
+        """Show ``run`` beside the current one, two equal labelled views with linked
+        cameras, and a board of its KPIs minus the base's."""
+        if self.ws.catalog is not None and getattr(run, "path", None) is not None:
+            self.ws.catalog.add(Path(run.path))
         other = ViewModel(self.ws.city, self.ws.scene, run)
-        view = Scene3D(other, width=465, height=560)
+        if self.compare is not None:
+            self.hide_comparison()
+        view = Scene3D(other, height=VIEW_HEIGHT, on_pick=self.pick)
         view.set_layers(self.layers.value)
         view.set_color_mode(self.color_mode.value)
+        if self.selected:
+            view.select(*self.selected)
         self.view.link(view)
-        board = KpiBoard(width=465)
-        self.compare = (other, view, board)
-        self.view.pane.param.update(width=465, height=560)
-        self.compare_slot[:] = [pn.pane.HTML(f'<div style="{_SUB}">What-if: {run.name} '
-                                             f'(differences to {self.model.run.name})</div>'),
-                                board.panel, view.panel]
+        self.compare = (other, view)
+        self.diff_board.set_specs(self.model.kpi_specs)
+        self.base_label.object = self._base_label()
+        self.base_label.visible = True
+        self.compare_label.object = (f'<div class="view-label">What-if: '
+                                     f'{html.escape(str(run.name))}</div>')
+        self.compare_slot[:] = [pn.Row(self.compare_label, self.close_compare,
+                                       sizing_mode="stretch_width"), view.panel]
         self.compare_slot.visible = True
-        self.show_frame(self.playback.player.value)
+        self.diff_slot.visible = True
+        self._show_frame(self.playback.player.value)
+
+    def hide_comparison(self) -> None:
+        """Back to one view."""
+        if self.compare is None:
+            return
+        self.compare = None
+        self.compare_slot[:] = []
+        self.compare_slot.visible = False
+        self.diff_slot.visible = False
+        self.base_label.visible = False
 
     # -- layout ----------------------------------------------------------------
     def _layout(self) -> pn.viewable.Viewable:
         header = pn.Row(
-            pn.pane.HTML(f'<div style="{_TITLE}">{self.ws.city.name}</div><div style="{_SUB}">'
-                         f'Operations centre · {self.ws.city.crs.name}</div>', width=340),
+            pn.pane.HTML(f'<div style="{_TITLE}">{html.escape(self.ws.city.name)}</div>'
+                         f'<div style="{_SUB}">Operations centre · '
+                         f'{html.escape(self.ws.city.crs.name)}</div>', width=300),
             self.playback.panel, self.run_select, sizing_mode="stretch_width",
-            css_classes=["header"])
+            css_classes=["header"], styles={"flex-wrap": "wrap"})
         controls = pn.Row(self.layers, self.color_mode, self.cameras,
-                          sizing_mode="stretch_width", css_classes=["view-controls"])
+                          sizing_mode="stretch_width", css_classes=["view-controls"],
+                          styles={"flex-wrap": "wrap"})
         self.tabs = pn.Tabs(("Map", self.map.panel), ("Sensors", self.chart.panel),
                             ("Events", self.events.panel), ("What-if", self.whatif.panel),
-                            width=550, css_classes=["side-tabs"], dynamic=False)
-        main = pn.Row(pn.Column(controls, self.views, sizing_mode="stretch_both"), self.tabs,
-                      sizing_mode="stretch_both")
-        return pn.Column(header, self.notice, self.kpis.panel, main,
-                         sizing_mode="stretch_both", stylesheets=[_CSS], css_classes=["ops-screen"])
+                            width=SIDE_WIDTH, css_classes=["side-tabs"], dynamic=False,
+                            stylesheets=[_TABS_CSS])
+        left = pn.Column(controls, self.views, self.legend.panel, sizing_mode="stretch_width",
+                         css_classes=["main-left"])
+        main = pn.Row(left, self.tabs, sizing_mode="stretch_width")
+        return pn.Column(header, self.notice, self.kpis.panel, self.diff_slot, main,
+                         sizing_mode="stretch_width", stylesheets=[_CSS],
+                         css_classes=["ops-screen"])
 
 
-def _run_label(ws: Workspace) -> str | None:
-    if ws.run is None:
+def _run_label(ws: Workspace, run=None) -> str | None:
+    run = ws.run if run is None else run
+    if run is None:
         return None
-    path = Path(ws.run.path).resolve()
+    path = Path(run.path).resolve()
     return next((k for k, v in ws.runs.items() if Path(v).resolve() == path), None)
 
 
 def serve(target: str, *, port: int = 5006, show: bool = True,
-          basic_auth: str | None = None) -> None:
+          basic_auth: str | None = None, runs: str | os.PathLike | None = None) -> None:
     """Serve the viewer on ``target`` (city or run) until interrupted.
 
     Parameters
@@ -236,6 +388,9 @@ def serve(target: str, *, port: int = 5006, show: bool = True,
         Open a browser tab.
     basic_auth : str, optional
         A password, or a JSON file of ``user: password``, passed to Panel's basic auth.
+    runs : path-like, optional
+        Folder for what-if runs (default: beside the run shown, or ``runs/`` beside
+        the city; never the working directory).
 
     Examples
     --------
@@ -245,11 +400,11 @@ def serve(target: str, *, port: int = 5006, show: bool = True,
     pn.config.inline = True
     kw = {"basic_auth": basic_auth, "cookie_secret": os.urandom(16).hex()} if basic_auth else {}
     try:   # load the city and its meshes now, not when the first visitor arrives
-        open_workspace(target)
+        open_workspace(target, runs)
     except (DataError, OSError, KeyError) as exc:
         print(f"warning: {exc} (the page will say so)", file=sys.stderr, flush=True)
     print(f"City twin viewer on http://localhost:{port}  ({target})", flush=True)
-    pn.serve({"/": lambda: build_app(target)}, port=port, address="127.0.0.1", show=show,
+    pn.serve({"/": lambda: build_app(target, runs)}, port=port, address="127.0.0.1", show=show,
              title="City twin – operations centre", websocket_max_message_size=
              WEBSOCKET_MAX_MESSAGE_SIZE, allow_websocket_origin=[f"localhost:{port}",
                                                                   f"127.0.0.1:{port}"], **kw)

@@ -1,5 +1,6 @@
-"""The event and alert table: time, kind, severity, place; choosing a row flies
-the camera there and moves the replay to that moment."""
+"""The event and alert table: time, engine, kind, severity, place and message;
+choosing a row flies the camera there, picks the feature and moves the replay
+to the first frame that shows the event."""
 from __future__ import annotations
 
 from typing import Callable
@@ -8,9 +9,12 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
+from viewer.doclock import locked
+
 __all__ = ["EventTable"]
 
-_SEVERITY_STYLE = {"alarm": "background:#5a1010;color:#ffb0b0",
+_SEVERITY_STYLE = {"critical": "background:#5a1040;color:#ffc0e0",
+                   "alarm": "background:#5a1010;color:#ffc0c0",
                    "warning": "background:#4a3a08;color:#ffe08a",
                    "info": "color:#9fc3ff"}
 
@@ -21,29 +25,40 @@ class EventTable:
     Parameters
     ----------
     events : pandas.DataFrame
-        From :meth:`viewer.viewmodel.ViewModel.events` (``local, kind, severity,
-        where, message, x, y, time``).
+        From :meth:`viewer.viewmodel.ViewModel.events` (``local, engine, kind,
+        severity, place, message, x, y, time, target_kind, target_row``).
     on_choose : callable
-        Called with the chosen event's row (a Series) when the user picks one.
+        Called with the chosen event's row (a Series) when the user picks one, with
+        the session's document lock held.
+    width : int
+        Pixels (the message and place wrap inside).
 
     Examples
     --------
     >>> table = EventTable(vm.events(), on_choose=print)   # doctest: +SKIP
     """
 
-    COLUMNS = ["local", "kind", "severity", "where"]
+    COLUMNS = ["local", "kind", "severity", "place", "message"]
 
-    def __init__(self, events: pd.DataFrame, on_choose: Callable[[pd.Series], None]) -> None:
+    def __init__(self, events: pd.DataFrame, on_choose: Callable[[pd.Series], None], *,
+                 width: int = 450) -> None:
         self.on_choose = on_choose
         self.table = pn.widgets.Tabulator(
             self._shown(events), show_index=False, selectable=1, disabled=True,
-            width=530, height=420, layout="fit_columns",
-            titles={"local": "Time", "kind": "Kind", "severity": "Severity", "where": "Place"},
+            width=width, height=440, layout="fit_columns",
+            titles={"local": "Time", "kind": "Kind", "severity": "Severity", "place": "Place",
+                    "message": "Message", "engine": "Engine"},
+            widths={"local": 78, "kind": 110, "severity": 66, "place": 130},
+            formatters={"message": {"type": "textarea"}, "place": {"type": "textarea"},
+                        "kind": {"type": "textarea"}},
             css_classes=["event-table"], theme="midnight")
         self.events = events.reset_index(drop=True)
         self.table.style.apply(_severity_css, subset=["severity"])
         self.table.param.watch(self._chosen, "selection")
-        self.panel = self.table
+        self.panel = pn.Column(pn.pane.HTML(
+            '<div class="hint">Choose an event: the replay jumps to the first frame that '
+            'shows it and the camera flies there.</div>'), self.table,
+            sizing_mode="stretch_width")
 
     def set_events(self, events: pd.DataFrame) -> None:
         """Show another run's events."""
@@ -51,11 +66,14 @@ class EventTable:
         self.table.value = self._shown(events)
 
     def _shown(self, events: pd.DataFrame) -> pd.DataFrame:
-        return events.reindex(columns=self.COLUMNS).reset_index(drop=True)
+        cols = self.COLUMNS if "engine" not in events or events["engine"].nunique() < 2 else \
+            ["local", "engine", *self.COLUMNS[1:]]
+        return events.reindex(columns=cols).reset_index(drop=True)
 
     def _chosen(self, event) -> None:
+        # the table's selection arrives without the document lock: run the choice with it
         if event.new:
-            self.on_choose(self.events.iloc[int(event.new[0])])
+            locked(self.on_choose, self.events.iloc[int(event.new[0])])
 
 
 def _severity_css(column: pd.Series) -> list[str]:

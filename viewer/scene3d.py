@@ -1,42 +1,55 @@
 """The 3D view: the city scene in a synchronised Panel VTK pane.
 
-One actor per layer (terrain, buildings, BIM, roads, lakes and rivers, flood
-water, sensors). The pane sends the whole scene once; after that a frame
-change, a colour mode, a highlight or a layer toggle updates the meshes here
-and sends only what changed through a :class:`~viewer.scenestream.SceneStream`
-(the wet cells of a fixed flood grid, runs of recoloured cells, visibilities),
+One actor per city layer (terrain, buildings, BIM, roads, lakes and rivers,
+sensors) and one per engine layer that draws a grid on the ground (flood
+water, crowd density). The pane sends the whole scene once; after that a frame
+change, a colour mode, a pick or a layer toggle updates the meshes here and
+sends only what changed through a :class:`~viewer.scenestream.SceneStream`
+(the shown cells of each fixed grid, runs of recoloured cells, visibilities),
 which writes it into the browser's existing arrays: no scene rebuild, no new
 WebGL context. The meshes here always hold what the browser shows, so a new
-session's first scene is right.
+session's first scene is right. A click in the view comes back as a ray that
+:meth:`Scene3D.pick` casts into the meshes.
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 import panel as pn
 import pyvista as pv
 
 from viewer import transport
-from viewer.scenestream import SceneStream, color_runs, encode
+from viewer.scenestream import SceneStream, click_ray, color_runs, encode
 from viewer.viewmodel import Camera, ViewModel
 
-__all__ = ["Scene3D", "LAYERS"]
+__all__ = ["Scene3D", "CITY_LAYERS", "FEATURES"]
 
-LAYERS: dict[str, str] = {"terrain": "Terrain", "buildings": "Buildings", "bim": "BIM model",
-                          "roads": "Roads", "water": "Lakes and rivers", "flood": "Flood water",
-                          "sensors": "Sensors"}
-"""Layer key -> label of its toggle."""
+CITY_LAYERS: dict[str, str] = {"terrain": "Terrain", "buildings": "Buildings", "bim": "BIM model",
+                               "roads": "Roads", "water": "Lakes and rivers",
+                               "sensors": "Sensors"}
+"""City layer key -> label of its toggle (engine layers add theirs)."""
+
+FEATURES = ("buildings", "roads", "sensors")
+"""Scene blocks whose cells belong to a feature (``<feature>_index`` cell data)."""
 
 _BACKGROUND = (0.06, 0.08, 0.12)
 
 
 class Scene3D:
-    """The city in 3D with replay, colouring, layers, highlight and cameras.
+    """The city in 3D with replay, colouring, layers, picking and cameras.
 
     Parameters
     ----------
     model : viewer.viewmodel.ViewModel
     width, height : int
-        Pane size in pixels (fixed: a resizing canvas re-renders on every layout change).
+        Pane size in pixels; without ``width`` the pane fills the width of its column
+        (the stream redraws it only when its size really changes).
+    on_pick : callable, optional
+        Called with ``(kind, row)`` when a building, road or sensor is clicked in 3D
+        (``(None, None)`` for empty ground).
+    on_drawn : callable, optional
+        Called with each replay frame the browser has drawn.
 
     Examples
     --------
@@ -44,12 +57,15 @@ class Scene3D:
     >>> view.show_frame(12); view.fly_to("venue")    # doctest: +SKIP
     """
 
-    def __init__(self, model: ViewModel, *, width: int = 940, height: int = 640) -> None:
+    def __init__(self, model: ViewModel, *, width: int | None = None, height: int = 600,
+                 on_pick: Callable[[str | None, int | None], None] | None = None,
+                 on_drawn: Callable[[int], None] | None = None) -> None:
         self.model = model
         self.frame = 0
         self.color_mode = "use"
-        self.highlighted: int | None = None
-        self.visible = dict.fromkeys(LAYERS, True)
+        self.selected: tuple[str, int] | None = None
+        self.on_pick = on_pick
+        self.visible = dict.fromkeys(self.toggles(), True)
         transport.install()
         self.plotter = pv.Plotter(off_screen=True, window_size=(160, 120))
         # Panel's serializer renders the window before each synchronisation only to bring
@@ -59,45 +75,60 @@ class Scene3D:
         self.plotter.set_background(_BACKGROUND)
         self.meshes: dict[str, pv.PolyData] = {}
         self.actors: dict = {}
-        for key in LAYERS:
-            self._add_layer(key)
-        self.pane = pn.pane.VTK(self.plotter.ren_win, width=width, height=height,
-                                enable_keybindings=False, orientation_widget=False,
-                                css_classes=["scene3d"])
-        self.stream = SceneStream()
-        self.panel = pn.Column(self.pane, self.stream, margin=0)
+        self.surfaces: dict = {}
+        self.shown_cells: dict[str, int] = {}
+        for key in CITY_LAYERS:
+            self._add_city_layer(key)
+        for name in model.layers:
+            self._add_grid_layer(name)
+        own = f"scene3d-{id(self):x}"
+        size = {"width": width} if width else {"sizing_mode": "stretch_width"}
+        self.pane = pn.pane.VTK(self.plotter.ren_win, height=height, enable_keybindings=False,
+                                orientation_widget=False, css_classes=["scene3d", own], **size)
+        self.stream = SceneStream(on_click=self._clicked, on_drawn=on_drawn, pane_class=own)
+        self.panel = pn.Column(self.pane, self.stream, margin=0, **size)
         """The pane and its stream, to put in a layout."""
-        self._describe_water_grid()
+        self._describe_grids()
         self.set_camera(model.camera_presets()["district"])
 
+    def toggles(self) -> dict[str, str]:
+        """Layer key -> toggle label: the city's layers, then the engines'."""
+        return {**CITY_LAYERS, **{k: v.title for k, v in self.model.layers.items()}}
+
     # -- building ----------------------------------------------------------
-    def _add_layer(self, key: str) -> None:
+    def _add_city_layer(self, key: str) -> None:
         blocks = self.model.scene.blocks
-        if key == "flood":
-            mesh = self._water_grid()
-        elif key in blocks and blocks[key] is not None and blocks[key].n_points:
-            mesh = blocks[key].copy(deep=True)
-        else:
+        if key not in blocks or blocks[key] is None or not blocks[key].n_points:
             return
-        if key in ("buildings", "roads", "sensors"):
+        mesh = blocks[key].copy(deep=True)
+        if key in FEATURES:
             mesh.cell_data["rgb"] = self.model.cell_colors(key, self._feature_colors(key))
+        self._add_actor(key, mesh)
+
+    def _add_actor(self, key: str, mesh: pv.PolyData) -> None:
         where = "cell" if "rgb" in mesh.cell_data else "point" if "rgb" in mesh.point_data else None
         kw = {"scalars": "rgb", "rgb": True, "preference": where} if where else {"color": "white"}
         # all opaque: a translucent layer costs the browser an extra render pass with its
         # own framebuffers and shaders (seconds to set up in software WebGL)
-        actor = self.plotter.add_mesh(mesh, show_scalar_bar=False,
-                                      name=key, **kw)
-        if key == "flood":
-            actor.SetVisibility(self._has_water())
+        self.actors[key] = self.plotter.add_mesh(mesh, show_scalar_bar=False, name=key, **kw)
         self.meshes[key] = mesh
-        self.actors[key] = actor
 
-    def _water_grid(self) -> pv.PolyData:
-        self.surface = self.model.surface
-        self.water_cells = 0
-        if self.surface is None or self.surface.cells.size == 0:
+    def _add_grid_layer(self, name: str) -> None:
+        mesh = self._grid_mesh(name)
+        if mesh is None:
+            return
+        self._add_actor(name, mesh)
+        self.actors[name].SetVisibility(False)
+
+    def _grid_mesh(self, name: str) -> pv.PolyData | None:
+        surface = self.model.layers[name].surface() if self.model.run is not None else None
+        if surface is None:
+            return None
+        self.surfaces[name] = surface
+        self.shown_cells[name] = 0
+        if surface.cells.size == 0:
             return _placeholder()
-        mesh = self.surface.grid()
+        mesh = surface.grid()
         mesh.cell_data["rgb"] = np.zeros((mesh.n_cells, 3), np.uint8)
         return mesh
 
@@ -105,16 +136,18 @@ class Scene3D:
         for actor in self.actors.values():
             actor.GetMapper().Update()
 
-    def _has_water(self) -> bool:
-        return self.water_cells > 0
+    @property
+    def water_cells(self) -> int:
+        """Wet cells of the flood grid on screen (0 without flood)."""
+        return self.shown_cells.get("flood", 0)
 
     def _feature_colors(self, key: str) -> np.ndarray:
+        row = self.selected[1] if self.selected and self.selected[0] == key else None
         if key == "buildings":
-            return self.model.building_colors(self.frame, self.color_mode,
-                                              highlight=self.highlighted)
+            return self.model.building_colors(self.frame, self.color_mode, highlight=row)
         if key == "roads":
-            return self.model.road_colors(self.frame)
-        return self.model.sensor_colors(self.frame)
+            return self.model.road_colors(self.frame, highlight=row)
+        return self.model.sensor_colors(self.frame, highlight=row)
 
     def _recolor(self, key: str) -> list[dict]:
         """New cell colours of layer ``key``; the runs of changed cells to send."""
@@ -128,72 +161,96 @@ class Scene3D:
         return [] if runs is None else [{"actor": self.actors[key].__this__, **runs}]
 
     def _send(self, **delta) -> None:
-        self.stream.send(delta)
+        self.stream.send({**delta, "frame": self.frame})
 
-    def _flood_visibility(self) -> dict[str, bool]:
-        actor = self.actors["flood"]
-        actor.SetVisibility(self._has_water() and self.visible["flood"])
-        return {actor.__this__: bool(actor.GetVisibility())}
+    def _grid_visibility(self) -> dict[str, bool]:
+        out = {}
+        for name in self.surfaces:
+            actor = self.actors[name]
+            actor.SetVisibility(self.shown_cells[name] > 0 and self.visible.get(name, True))
+            out[actor.__this__] = bool(actor.GetVisibility())
+        return out
 
     # -- replay ------------------------------------------------------------
     def show_frame(self, i: int) -> None:
-        """Show replay frame ``i``: flood water, building impact, closed roads, sensor status."""
+        """Show replay frame ``i``: engine grids (water), building, road and sensor states."""
         self.frame = int(i)
         if self.model.run is None:
             return
-        if self.model.surface is not self.surface:    # another run: another flood grid
-            self._replace_water_grid()
-        wet, level, rgb = self.model.water_levels(self.frame)
-        self.water_cells = int(wet.sum())
-        water = None
-        if self.surface.cells.size:
-            mesh = self.meshes["flood"]
-            mesh.points = self.surface.points(wet, level)
-            wet, rgb = wet.ravel()[self.surface.cells], rgb[self.surface.cells]
-            mesh.cell_data["rgb"] = rgb
-            water = {"actor": self.actors["flood"].__this__, "wet": encode(np.packbits(wet)),
-                     "level": encode(level[np.isfinite(level)].astype("<f4")),
-                     "rgb": encode(rgb[wet])}
-        colors = [run for key in ("buildings", "roads", "sensors") for run in self._recolor(key)]
-        self._send(water=water, colors=colors, visible=self._flood_visibility())
+        if set(self.surfaces) != {k for k, v in self.model.layers.items()
+                                  if v.surface() is not None} or any(
+                self.model.layers[k].surface() is not s for k, s in self.surfaces.items()):
+            self._replace_grids()
+        grids = [g for name in self.surfaces if (g := self._grid_frame(name)) is not None]
+        colors = [run for key in FEATURES for run in self._recolor(key)]
+        self._send(surfaces=grids, colors=colors, visible=self._grid_visibility())
 
-    def _replace_water_grid(self) -> None:
-        mesh = self._water_grid()
-        mesh.set_active_scalars("rgb", preference="cell")
-        self.meshes["flood"] = mesh
-        self.actors["flood"].mapper.SetInputData(mesh)
-        self._describe_water_grid()
+    def _grid_frame(self, name: str) -> dict | None:
+        surface = self.surfaces[name]
+        shown, level, rgb = self.model.layers[name].surface_frame(self.frame)
+        self.shown_cells[name] = int(shown.sum())
+        if surface.cells.size == 0:
+            return None
+        mesh = self.meshes[name]
+        mesh.points = surface.points(shown, level)
+        shown, rgb = shown.ravel()[surface.cells], rgb[surface.cells]
+        mesh.cell_data["rgb"] = rgb
+        return {"actor": self.actors[name].__this__, "wet": encode(np.packbits(shown)),
+                "level": encode(level[np.isfinite(level)].astype("<f4")),
+                "rgb": encode(rgb[shown])}
+
+    def _replace_grids(self) -> None:
+        """Another run: its grids replace the old ones (one re-synchronisation)."""
+        for name in list(self.surfaces):
+            self.plotter.remove_actor(self.actors.pop(name))
+            self.meshes.pop(name)
+        self.surfaces, self.shown_cells = {}, {}
+        for name in self.model.layers:
+            self._add_grid_layer(name)
+        self.visible = {**dict.fromkeys(self.toggles(), True), **self.visible}
+        self._describe_grids()
         self.pane.synchronize()
 
-    def _describe_water_grid(self) -> None:
-        if self.surface is None or self.surface.cells.size == 0:
-            return
-        cx, cy = self.surface.corners
-        rows, cols = self.surface.shape
-        self.stream.grids = {self.actors["flood"].__this__: {
-            "rows": rows, "cols": cols, "cells": encode(self.surface.cells.astype("<u4")),
-            "cx": encode(cx.astype("<f8")), "cy": encode(cy.astype("<f8")),
-            "floor": self.surface.floor}}
+    def _describe_grids(self) -> None:
+        grids = {}
+        for name, surface in self.surfaces.items():
+            if surface.cells.size == 0:
+                continue
+            cx, cy = surface.corners
+            rows, cols = surface.shape
+            grids[self.actors[name].__this__] = {
+                "rows": rows, "cols": cols, "cells": encode(surface.cells.astype("<u4")),
+                "cx": encode(cx.astype("<f8")), "cy": encode(cy.astype("<f8")),
+                "floor": surface.floor}
+        self.stream.grids = grids
 
     # -- controls ------------------------------------------------------------
     def set_layers(self, visible: list[str]) -> None:
         """Show exactly the layers whose keys are in ``visible``."""
-        self.visible = {k: k in visible for k in LAYERS}
+        self.visible = {k: k in visible for k in self.toggles()}
         shown = {}
         for key, actor in self.actors.items():
-            actor.SetVisibility(self.visible[key] and (key != "flood" or self._has_water()))
+            actor.SetVisibility(self.visible.get(key, False) and
+                                (key not in self.surfaces or self.shown_cells[key] > 0))
             shown[actor.__this__] = bool(actor.GetVisibility())
         self._send(visible=shown)
 
     def set_color_mode(self, mode: str) -> None:
-        """Colour buildings by ``"use"``, ``"height"`` or ``"impact"``."""
+        """Colour buildings by a mode of :attr:`ViewModel.building_modes`."""
         self.color_mode = mode
         self._send(colors=self._recolor("buildings"))
 
+    def select(self, kind: str | None, row: int | None) -> None:
+        """Paint one feature (``kind`` in :data:`FEATURES`, its row) in the highlight
+        colour; ``None`` clears."""
+        before = self.selected[0] if self.selected else None
+        self.selected = (kind, int(row)) if kind is not None and row is not None else None
+        keys = {k for k in (before, kind) if k in FEATURES}
+        self._send(colors=[run for key in sorted(keys) for run in self._recolor(key)])
+
     def highlight(self, building_index: int | None) -> None:
         """Paint one building (row of ``city.buildings``) in the highlight colour."""
-        self.highlighted = building_index
-        self._send(colors=self._recolor("buildings"))
+        self.select("buildings" if building_index is not None else None, building_index)
 
     def set_camera(self, camera: Camera) -> None:
         """Move the camera (browser and server side)."""
@@ -216,6 +273,40 @@ class Scene3D:
         for a, b in ((self, other), (other, self)):
             a.pane.param.watch(lambda e, b=b: _follow(b.pane, e.new), "camera")
 
+    # -- picking -------------------------------------------------------------
+    def pick(self, origin, direction) -> tuple[str | None, int | None]:
+        """The nearest visible building, road or sensor hit by the ray from ``origin``
+        along ``direction`` (local coordinates): ``(kind, row)`` or ``(None, None)``.
+
+        Examples
+        --------
+        >>> view.pick((0, -600, 600), (0, 1, -1))   # doctest: +SKIP
+        ('buildings', 17)
+        """
+        o = np.asarray(origin, float)
+        d = np.asarray(direction, float)
+        d = d / np.linalg.norm(d)
+        far = o + d * 1e6
+        best = (np.inf, None, None)
+        for key in FEATURES:
+            if key not in self.meshes or not self.visible.get(key, True):
+                continue
+            mesh = self.model.scene.blocks[key]
+            points, cells = mesh.ray_trace(o, far, first_point=True)
+            if len(cells):
+                dist = float(np.linalg.norm(np.asarray(points) - o))
+                if key == "roads":       # flat ribbons on the ground: let buildings win ties
+                    dist += 0.5
+                if dist < best[0]:
+                    index = mesh.cell_data[f"{key[:-1]}_index"][int(np.atleast_1d(cells)[0])]
+                    best = (dist, key, int(index))
+        return best[1], best[2]
+
+    def _clicked(self, click: dict) -> None:
+        kind, row = self.pick(*click_ray(click))
+        if self.on_pick is not None:
+            self.on_pick(kind, row)
+
 
 def _follow(pane, camera: dict | None) -> None:
     if camera is not None and pane.camera != camera:
@@ -224,6 +315,5 @@ def _follow(pane, camera: dict | None) -> None:
 
 def _placeholder() -> pv.PolyData:
     mesh = pv.PolyData(np.zeros((3, 3), np.float32), faces=np.array([3, 0, 1, 2]))
-    mesh.cell_data["depth"] = np.zeros(1, np.float32)
     mesh.cell_data["rgb"] = np.zeros((1, 3), np.uint8)
     return mesh

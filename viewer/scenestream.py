@@ -8,10 +8,22 @@ existing vtk.js arrays and renders once:
 
 * ``visible``: actor visibility;
 * ``colors``: runs of changed cells of a per-cell uint8 RGB array;
-* ``water``: for a :meth:`viewer.water.WaterSurface.grid` mesh described in
-  :attr:`SceneStream.grids`, which of its cells are wet (bits), the levels of
-  the corners they touch (float32, row-major corner order) and their colours
-  (uint8).
+* ``surfaces``: for each :meth:`viewer.water.WaterSurface.grid` mesh described
+  in :attr:`SceneStream.grids` (flood water, crowd density), which of its cells
+  are shown (bits), the heights of the corners they touch (float32, row-major
+  corner order) and their colours (uint8);
+* ``frame``: the replay frame the update belongs to, written on the stream's
+  element as ``data-frame`` once the browser has drawn it (``data-seq`` counts
+  the updates drawn) and reported back to :attr:`SceneStream.on_drawn`.
+
+Updates that arrive while the browser is still drawing are drawn together:
+every colour run and visibility in order, only the newest grid of each actor,
+and one render.
+
+A click (not a drag) on the stream's 3D pane comes back to
+:attr:`SceneStream.on_click` as a ray: camera position, focal point, view-up,
+view angle and the clicked point in normalised view coordinates (see
+:func:`click_ray`).
 
 The stream also stops the pane redrawing the scene on every page layout (Panel's
 VTK view renders twice per layout, e.g. on a tab switch): it redraws only when
@@ -25,11 +37,15 @@ from __future__ import annotations
 
 import base64
 
+from typing import Callable
+
 import numpy as np
 import panel as pn
 import param
 
-__all__ = ["SceneStream", "color_runs", "encode"]
+from viewer.doclock import locked
+
+__all__ = ["SceneStream", "color_runs", "encode", "click_ray"]
 
 
 def encode(array: np.ndarray) -> str:
@@ -65,6 +81,34 @@ def color_runs(old: np.ndarray, new: np.ndarray) -> dict[str, str] | None:
             "rgb": encode(new[changed].astype(np.uint8))}
 
 
+def click_ray(click: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Origin and unit direction of the ray through a clicked point of a view.
+
+    Parameters
+    ----------
+    click : dict
+        ``position``, ``focal`` and ``up`` of the camera, its vertical ``angle``
+        (degrees), ``aspect`` (width / height) and the point ``x``, ``y`` in
+        normalised view coordinates (-1 left / bottom, +1 right / top).
+
+    Examples
+    --------
+    >>> o, d = click_ray({"position": [0, 0, 10], "focal": [0, 0, 0], "up": [0, 1, 0],
+    ...                   "angle": 90, "aspect": 1, "x": 0, "y": 0})
+    >>> d.round(6).tolist()
+    [0.0, 0.0, -1.0]
+    """
+    o = np.asarray(click["position"], float)
+    f = np.asarray(click["focal"], float) - o
+    f /= np.linalg.norm(f)
+    right = np.cross(f, np.asarray(click["up"], float))
+    right /= np.linalg.norm(right)
+    up = np.cross(right, f)
+    t = np.tan(np.radians(float(click["angle"])) / 2)
+    d = f + float(click["x"]) * t * float(click["aspect"]) * right + float(click["y"]) * t * up
+    return o, d / np.linalg.norm(d)
+
+
 class SceneStream(pn.custom.JSComponent):
     """The browser side of in-place scene updates (an invisible element).
 
@@ -82,6 +126,9 @@ class SceneStream(pn.custom.JSComponent):
         Actor -> its water grid: ``rows``, ``cols`` of the flood grid, ``cells`` (uint32
         row-major flood cell of each mesh cell), corner coordinates ``cx`` (cols + 1)
         and ``cy`` (rows + 1) (float64) and ``floor``, the height of dry points.""")
+
+    pane_class = param.String(default="", doc="""
+        CSS class of the VTK pane this stream updates and listens to for clicks.""")
 
     _esm = """
 function bytes(b64) {
@@ -156,30 +203,39 @@ function applyWater(actor, w, g) {
   }
   poly.getPoints().modified(); arr.modified(); poly.modified();
 }
-function apply(doc, d, grids) {
-  const ptrs = [...Object.keys(d.visible || {}), ...(d.colors || []).map(c => c.actor),
-                ...(d.water ? [d.water.actor] : [])];
+function apply(doc, batch, grids) {
+  const ptrs = new Set();
+  for (const d of batch) {
+    Object.keys(d.visible || {}).forEach(p => ptrs.add(p));
+    (d.colors || []).forEach(c => ptrs.add(c.actor));
+    (d.surfaces || []).forEach(w => ptrs.add(w.actor));
+  }
   const actors = {}; let owner = null;
   for (const ptr of ptrs) {
     const [m, a] = findActor(doc, ptr);
     if (!a) return false;
     actors[ptr] = a; owner = m;
   }
-  for (const [ptr, v] of Object.entries(d.visible || {})) actors[ptr].setVisibility(v);
-  for (const c of d.colors || []) applyColors(actors[c.actor], c);
-  if (d.water) applyWater(actors[d.water.actor], d.water, grids[d.water.actor]);
+  const newest = new Map();
+  for (const d of batch) {
+    for (const [ptr, v] of Object.entries(d.visible || {})) actors[ptr].setVisibility(v);
+    for (const c of d.colors || []) applyColors(actors[c.actor], c);
+    for (const w of d.surfaces || []) newest.set(w.actor, w);
+  }
+  for (const [ptr, w] of newest) applyWater(actors[ptr], w, grids[ptr]);
   if (owner) {
     owner.renderer_el.getRenderer().resetCameraClippingRange();
     owner.renderer_el.getRenderWindow().render();
   }
   return true;
 }
-function findViews(root, owner) {
+function findViews(root, cls) {
   const out = []; const stack = [root];
   while (stack.length) {
     const v = stack.pop();
     if (!v) continue;
-    if (v.model && v.model.renderer_el !== undefined && typeof v.model.getActors === "function") out.push(v);
+    if (v.model && v.model.renderer_el !== undefined && typeof v.model.getActors === "function" &&
+        (!cls || (v.model.css_classes || []).includes(cls))) out.push(v);
     for (const c of (v.child_views || [])) stack.push(c);
   }
   return out;
@@ -196,24 +252,48 @@ function guardLayout(v) {
     size = now; original();
   };
 }
+function bindClicks(v, model) {
+  // a click (not a drag that turns the camera) is sent back as the camera and the point
+  if (v._clickBound) return;
+  v._clickBound = true;
+  let down = null;
+  v.el.addEventListener("pointerdown", (e) => { down = [e.clientX, e.clientY, Date.now()]; }, true);
+  v.el.addEventListener("pointerup", (e) => {
+    if (!down) return;
+    const [x0, y0, t0] = down; down = null;
+    if (Math.hypot(e.clientX - x0, e.clientY - y0) > 4 || Date.now() - t0 > 700) return;
+    const r = v.el.getBoundingClientRect();
+    const cam = v.model.renderer_el.getRenderer().getActiveCamera();
+    model.send_msg({click: {position: cam.getPosition(), focal: cam.getFocalPoint(),
+      up: cam.getViewUp(), angle: cam.getViewAngle(), aspect: r.width / r.height,
+      x: 2 * (e.clientX - r.left) / r.width - 1, y: 1 - 2 * (e.clientY - r.top) / r.height}});
+  }, true);
+}
 export function render({ model, view }) {
+  const el = document.createElement("div"); el.className = "scene-stream";
   let guardTries = 0;
   const guard = setInterval(() => {
-    const views = findViews(view.root);
+    const views = findViews(view.root, model.pane_class);
     views.forEach(guardLayout);
+    views.forEach(v => bindClicks(v, model));
     if (views.length || ++guardTries > 100) clearInterval(guard);
   }, 100);
-  const queue = []; let timer = null; let tries = 0;
+  let queue = []; let timer = null; let tries = 0;
   const doc = view.model.document;
   function drain() {
     timer = null;
-    while (queue.length) {
-      if (!apply(doc, queue[0], model.grids)) {
-        if (++tries < 120) timer = setTimeout(drain, 250);   // scene not built yet
-        return;
-      }
-      queue.shift(); tries = 0;
+    if (!queue.length) return;
+    const batch = queue;
+    if (!apply(doc, batch, model.grids)) {
+      if (++tries < 120) timer = setTimeout(drain, 250);   // scene not built yet
+      return;
     }
+    queue = queue.slice(batch.length); tries = 0;
+    const last = batch[batch.length - 1];
+    if (last.frame !== undefined) el.dataset.frame = String(last.frame);
+    el.dataset.seq = String(last.seq);
+    if (last.frame !== undefined) model.send_msg({drawn: last.frame});
+    if (queue.length && !timer) timer = setTimeout(drain, 0);
   }
   function push() {
     // after the next paint: the numbers that came in the same message show first
@@ -224,17 +304,28 @@ export function render({ model, view }) {
   }
   model.on("delta", push);
   push();
-  const el = document.createElement("div"); el.className = "scene-stream";
   return el;
 }
 """
 
-    def __init__(self, **params) -> None:
+    def __init__(self, on_click: Callable[[dict], None] | None = None,
+                 on_drawn: Callable[[int], None] | None = None, **params) -> None:
         params.setdefault("width", 0)
         params.setdefault("height", 0)
         params.setdefault("margin", 0)
         super().__init__(**params)
+        self.on_click = on_click
+        self.on_drawn = on_drawn
+
+    def _handle_msg(self, data) -> None:
+        """Browser messages: a ``click`` in the view, a ``drawn`` frame."""
+        if not isinstance(data, dict):
+            return
+        if "click" in data and self.on_click is not None:
+            locked(self.on_click, data["click"])
+        if "drawn" in data and self.on_drawn is not None:
+            locked(self.on_drawn, int(data["drawn"]))
 
     def send(self, delta: dict) -> None:
-        """Send one update (keys ``visible``, ``colors``, ``water``) to the browser."""
+        """Send one update (keys ``visible``, ``colors``, ``surfaces``, ``frame``)."""
         self.delta = {**delta, "seq": int(self.delta.get("seq", 0)) + 1}

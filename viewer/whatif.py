@@ -1,13 +1,15 @@
 """What-if runs: change a scenario control, rerun in the background, compare.
 
-The controls map to :meth:`twin.scenario.Scenario.with_changes` shortcuts
-(``rain_scale``, ``return_period`` for design storms, ``pumps``, ``breach``).
-The run happens in a worker thread with a progress bar fed by the runner's
-frame callback; when it is done the new run is handed to ``on_done`` on the
-session's event loop, which shows it beside the old one.
+The controls come from the run's engine layers (:meth:`viewer.layers.Layer.whatif_controls`,
+e.g. the flood layer's rain scale, return period, pumps and levee breach); each
+disabled control says why, beside it and as its tooltip. The run happens in a
+worker thread with a progress bar fed by the runner's frame callback, into the
+server's runs folder; when it is done the new run is handed to ``on_done`` on
+the session's event loop, which shows it beside the old one.
 """
 from __future__ import annotations
 
+import html
 import threading
 import time
 from pathlib import Path
@@ -18,33 +20,7 @@ import panel as pn
 import twin
 from geodata.errors import DataError
 
-__all__ = ["WhatIf", "variant_changes"]
-
-RETURN_PERIODS = {"as recorded": None, "2 years": 2, "5 years": 5, "10 years": 10,
-                  "20 years": 20, "50 years": 50, "100 years": 100}
-
-
-def variant_changes(scenario, *, rain_scale: float, return_period: float | None,
-                    pumps: bool, breach: bool) -> dict:
-    """The ``with_changes`` keywords that differ from ``scenario``.
-
-    Examples
-    --------
-    >>> variant_changes(s, rain_scale=1.5, return_period=None, pumps=True,
-    ...                 breach=False)  # doctest: +SKIP
-    {'rain_scale': 1.5}
-    """
-    changes: dict = {}
-    rain = scenario.rain
-    if rain is not None and abs(rain_scale - rain.scale) > 1e-9:
-        changes["rain_scale"] = float(rain_scale)
-    if return_period is not None and (rain is None or rain.return_period != return_period):
-        changes["return_period"] = float(return_period)
-    if scenario.pumps and pumps != any(p.enabled for p in scenario.pumps):
-        changes["pumps"] = bool(pumps)
-    if scenario.breach is not None and breach != scenario.breach.enabled:
-        changes["breach"] = bool(breach)
-    return changes
+__all__ = ["WhatIf"]
 
 
 class WhatIf:
@@ -52,51 +28,71 @@ class WhatIf:
 
     Parameters
     ----------
-    scenario : twin.scenario.Scenario or None
-        The scenario of the run on screen (None: the panel explains why it is off).
+    model : viewer.viewmodel.ViewModel
+        The run on screen: its scenario and its engine layers' controls.
     out_dir : path-like
-        Where variant runs are written (``runs/`` of the working folder).
+        Where what-if runs are written (``twin serve --runs``).
     on_done : callable
         Called with the new :class:`twin.Run` on the session's thread.
+
+    Examples
+    --------
+    >>> w = WhatIf(vm, Path("runs"), on_done=print)   # doctest: +SKIP
+    >>> w.changes()                                   # doctest: +SKIP
+    {}
     """
 
-    def __init__(self, scenario, out_dir: Path, on_done: Callable[[object], None]) -> None:
-        self.scenario = scenario
+    def __init__(self, model, out_dir: Path, on_done: Callable[[object], None]) -> None:
         self.out_dir = Path(out_dir)
         self.on_done = on_done
-        rain = getattr(scenario, "rain", None)
-        self.rain_scale = pn.widgets.FloatSlider(label="Rain scale", start=0.5, end=3.0, step=0.1,
-                                                 value=getattr(rain, "scale", 1.0),
-                                                 css_classes=["whatif-rain"])
-        self.return_period = pn.widgets.Select(label="Design storm return period",
-                                               options=list(RETURN_PERIODS), value="as recorded",
-                                               disabled=getattr(rain, "source", "") != "design")
-        has_pumps = bool(getattr(scenario, "pumps", ()))
-        breach = getattr(scenario, "breach", None)
-        self.pumps = pn.widgets.Switch(label="Pumps on", value=has_pumps and any(
-            p.enabled for p in scenario.pumps), disabled=not has_pumps,
-            css_classes=["whatif-pumps"])
-        self.breach = pn.widgets.Switch(label="Levee breach", value=bool(breach and breach.enabled),
-                                        disabled=breach is None, css_classes=["whatif-breach"])
         self.button = pn.widgets.Button(label="Run what-if", color="warning",
-                                        disabled=scenario is None, css_classes=["whatif-run"])
+                                        css_classes=["whatif-run"])
+        self.why = pn.pane.HTML("", css_classes=["whatif-why-run"])
         self.progress = pn.indicators.Progress(value=0, max=100, visible=False,
                                                sizing_mode="stretch_width", bar_color="warning")
-        self.status = pn.pane.HTML("" if scenario is not None else
-                                   "<i>Open a run to try what-ifs on its scenario.</i>",
-                                   css_classes=["whatif-status"])
+        self.status = pn.pane.HTML("", css_classes=["whatif-status"])
+        self.controls_box = pn.Column(sizing_mode="stretch_width")
         self.button.on_click(self._start)
         self.panel = pn.Column(
-            self.rain_scale, self.return_period,
-            self.pumps, self.breach,
-            self.button, self.progress, self.status, css_classes=["whatif"])
+            pn.pane.HTML(f'<div class="hint">Change the scenario of the run on screen and run '
+                         f'it again; it is saved in <code>{html.escape(str(self.out_dir))}'
+                         f'</code> and shown beside this one.</div>'),
+            self.controls_box, self.button, self.why, self.progress, self.status,
+            css_classes=["whatif"], sizing_mode="stretch_width")
+        self.set_model(model)
+
+    def set_model(self, model) -> None:
+        """Offer the controls of another run's scenario."""
+        self.model = model
+        run = model.run
+        self.scenario = getattr(run, "scenario", None) if run is not None else None
+        self.controls = [c for layer in model.layers.values()
+                         for c in layer.whatif_controls(self.scenario)]
+        rows = []
+        for c in self.controls:
+            rows.append(c.widget)
+            if c.why_disabled:
+                rows.append(pn.pane.HTML(f'<div class="why" title="{html.escape(c.why_disabled)}">'
+                                         f'{html.escape(c.why_disabled)}</div>',
+                                         css_classes=["whatif-why"]))
+        self.controls_box[:] = rows
+        self._enable()
+
+    def _enable(self, running: bool = False) -> None:
+        reason = ("A what-if is running." if running else
+                  "Open a run to try what-ifs on its scenario." if self.scenario is None else
+                  "Nothing of this run's scenario can be changed here." if not any(
+                      not c.why_disabled for c in self.controls) else "")
+        self.button.param.update(disabled=bool(reason),
+                                 description=reason or "Run the changed scenario")
+        self.why.object = f'<div class="why">{html.escape(reason)}</div>' if reason else ""
 
     def changes(self) -> dict:
         """The scenario changes the controls ask for."""
-        return variant_changes(self.scenario, rain_scale=self.rain_scale.value,
-                               return_period=RETURN_PERIODS[self.return_period.value],
-                               pumps=self.pumps.value,
-                               breach=self.breach.value)
+        out: dict = {}
+        for c in self.controls:
+            out.update(c.changes())
+        return out
 
     def _start(self, _event=None) -> None:
         changes = self.changes()
@@ -106,12 +102,13 @@ class WhatIf:
         try:
             variant = self.scenario.with_changes(**changes)
         except DataError as exc:
-            self.status.object = f"Cannot run this what-if: {exc}"
+            self.status.object = f"Cannot run this what-if: {html.escape(str(exc))}"
             return
+        self.out_dir.mkdir(parents=True, exist_ok=True)
         out = self.out_dir / f"whatif-{time.strftime('%Y%m%d-%H%M%S')}.zarr"
-        self.button.disabled = True
+        self._enable(running=True)
         self.progress.param.update(visible=True, value=-1, active=True)
-        self.status.object = f"Running <b>{variant.name}</b> …"
+        self.status.object = f"Running <b>{html.escape(variant.name)}</b> …"
         doc = pn.state.curdoc
         started = time.perf_counter()
 
@@ -126,19 +123,18 @@ class WhatIf:
             try:
                 run = twin.run_scenario(variant, out=out, progress=False, on_frame=frame_done)
             except Exception as exc:  # noqa: BLE001 - shown to the user, the session goes on
-                message = f"What-if failed: {exc}"
+                message = f"What-if failed: {html.escape(str(exc))}"
                 doc.add_next_tick_callback(lambda: self._finish(None, message))
                 return
             took = time.perf_counter() - started
             doc.add_next_tick_callback(lambda: self._finish(
-                run, f"Done in {took:.0f} s: <b>{variant.name}</b> ({out.name})"))
+                run, f"Done in {took:.0f} s: <b>{html.escape(variant.name)}</b> ({out.name})"))
 
         threading.Thread(target=work, daemon=True, name="whatif").start()
 
     def _finish(self, run, message: str) -> None:
-        self.button.disabled = False
+        self._enable()
         self.progress.param.update(visible=False, value=0, active=False)
         self.status.object = message
         if run is not None:
             self.on_done(run)
-

@@ -3,6 +3,9 @@
 * ``tiny_city`` / ``tiny_run``: a 10 x 10 cell city with two buildings and one
   road, and a three-frame replay whose depths are chosen by hand, so the
   view-model's meshes, colours and KPIs can be checked against known answers.
+  The hand-made run is a :class:`TinyRun`, which follows the viewer's
+  :class:`viewer.viewmodel.RunView` protocol, the part of ``twin.Run`` the
+  viewer reads (a test checks both against it).
 * ``real_run``: the sample scenario run once per session with the real
   ``twin.run_scenario`` and reopened with ``twin.open_run``.
 * ``server`` / ``browser_page``: ``twin serve`` on a free loopback port and a
@@ -17,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -58,8 +62,31 @@ def tiny_city() -> City:
                 places={"venue": (X0 + 75, Y0 - 65)}, timezone="Asia/Shanghai")
 
 
+@dataclass
+class TinyRun:
+    """A run made by hand with the interface of ``twin.Run`` that the viewer reads."""
+
+    flood: xr.Dataset
+    impacts: SimpleNamespace
+    kpis: pd.DataFrame
+    events: pd.DataFrame
+    times: pd.DatetimeIndex
+    scenario: object = None
+    name: str = "tiny"
+    path: Path = Path("tiny.zarr")
+    engines: tuple = ("flood",)
+    extra: dict = field(default_factory=dict)
+
+    def __getitem__(self, engine: str):
+        if engine == "flood" and "flood" in self.engines:
+            return self.flood
+        if engine in self.extra:
+            return self.extra[engine]
+        raise KeyError(engine)
+
+
 @pytest.fixture
-def tiny_run(tiny_city) -> SimpleNamespace:
+def tiny_run(tiny_city) -> TinyRun:
     """Three frames, 30 min apart from 2024-07-05 06:00 UTC (14:00 in Ezhou):
     dry; one cell 0.5 m deep at row 2, col 3; rows 4-5 flooded 0.4 m (the road's
     row) and 1.2 m at the mall."""
@@ -78,14 +105,14 @@ def tiny_run(tiny_city) -> SimpleNamespace:
                          "max_depth_m": [0.0, 0.5, 1.2], "buildings_flooded": [0, 1, 1],
                          "roads_closed": [0, 0, 1], "people_affected": [0, 40, 0],
                          "rain_mm_h": [12.0, 40.0, 5.0], "sensors_in_alarm": [0, 0, 0]})
-    events = pd.DataFrame({"time": [times[1], times[2]],
+    events = pd.DataFrame({"time": [times[0] + pd.Timedelta("5min"), times[2]],
                            "kind": ["building_flooded", "road_closed"],
-                           "severity": ["warning", "alarm"], "where": ["Home", "Lake Road"],
+                           "severity": ["warning", "alarm"], "where": ["B1", "R1"],
                            "x": [X0 + 20, X0 + 50], "y": [Y0 - 20, Y0 - 45],
-                           "message": ["Home wet", "Lake Road closed"]})
-    return SimpleNamespace(flood=flood, building_depth=building_depth, road_depth=road_depth,
-                           kpis=kpis, events=events, times=times, scenario=None,
-                           path=Path("tiny.zarr"))
+                           "message": ["B1 wet", "road R1 closed"]})
+    return TinyRun(flood=flood, impacts=SimpleNamespace(building_depth=building_depth,
+                                                        road_depth=road_depth),
+                   kpis=kpis, events=events, times=times)
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ def wait_for(predicate, timeout=15.0, step=0.05):
 
 
 def kpi(page, key: str) -> str:
-    return page.locator(f".kpi-{key} .kpi-value").first.inner_text()
+    return page.locator(f".kpi-board .kpi-{key} .kpi-value").first.inner_text()
 
 
 # -- without a browser -----------------------------------------------------------
@@ -75,14 +75,14 @@ def test_page_loads_fast_without_errors_or_outside_requests(page, server):
 def test_3d_canvas_draws_the_city(page):
     wait_for(lambda: non_background(canvas_pixels(page)) > 0.2, timeout=20)
     shot(page, "02-canvas", ".scene3d canvas")
-    assert page.locator(".kpi").count() == 7
+    assert page.locator(".kpi-board .kpi").count() == 7
 
 
 @pytest.mark.browser
 def test_time_player_changes_water_and_kpis(page):
     before_depth, before_clock = kpi(page, "max_depth_m"), page.locator(".clock-text").inner_text()
     before = canvas_pixels(page)
-    page.locator(".time-player button.last").click()
+    page.locator(".playback-last button").click()
     kpi_s = wait_for(lambda: kpi(page, "max_depth_m") != before_depth)
     water_s = wait_for(lambda: changed(canvas_pixels(page), before) > 0.001)
     shot(page, "03-last-frame")
@@ -157,7 +157,8 @@ def test_what_if_comparison_links_cameras_and_shows_differences(tiny_city, tiny_
     screen.playback.player.value = 2
     other_view = screen.compare[1]
     assert other_view.frame == 2 and other_view.water_cells == 20
-    assert '<div class="kpi-diff worse">+2</div>' in screen.compare[2].pane.object
+    assert '<div class="kpi-diff worse">+2</div>' in screen.diff_board.pane.object
+    assert screen.diff_slot.visible and "worse" in screen.compare_label.object
     screen.view.fly_to("venue")
     assert other_view.pane.camera == screen.view.pane.camera
     other_view.fly_to("district")

@@ -1,4 +1,6 @@
-"""The 3D view: replay updates only water and colours; layers; cameras."""
+"""The 3D view: replay updates only grids and colours; layers; picking; cameras."""
+import base64
+
 import numpy as np
 import pytest
 
@@ -6,6 +8,8 @@ from scenes.meshes import city_scene
 from viewer import palette
 from viewer.scene3d import Scene3D
 from viewer.viewmodel import ViewModel
+
+from .conftest import X0, Y0
 
 
 @pytest.fixture
@@ -16,8 +20,9 @@ def view(tiny_city, tiny_run):
 def test_flood_water_appears_with_the_frame(view):
     assert not view.actors["flood"].GetVisibility()           # frame 0 is dry
     view.show_frame(2)
-    assert view.actors["flood"].GetVisibility()
+    assert view.actors["flood"].GetVisibility() and view.water_cells == 20
     assert view.meshes["flood"].area == pytest.approx(2000.0, rel=1e-4)
+    assert view.toggles()["flood"] == "Flood water"
 
 
 def test_frame_change_keeps_static_geometry_and_recolours(view):
@@ -29,16 +34,19 @@ def test_frame_change_keeps_static_geometry_and_recolours(view):
     assert np.shares_memory(view.meshes["buildings"].points, building_points)
     rgb = view.meshes["buildings"].cell_data["rgb"]
     index = view.meshes["buildings"].cell_data["building_index"]
-    assert (rgb[index == 0] == [200, 200, 200]).all()          # dry house
-    assert (rgb[index == 1] == [202, 32, 44]).all()            # mall under 1.2 m
+    assert (rgb[index == 0] == palette.IMPACT_COLORS[0]).all()          # dry house
+    assert (rgb[index == 1] == palette.IMPACT_COLORS[4]).all()          # mall under 1.2 m
     assert (view.meshes["roads"].cell_data["rgb"] == palette.ROAD_CLOSED).all()
 
 
-def test_highlight_and_layers(view):
+def test_select_highlights_one_feature_and_layers_toggle(view):
     view.highlight(0)
     rgb = view.meshes["buildings"].cell_data["rgb"]
     index = view.meshes["buildings"].cell_data["building_index"]
     assert (rgb[index == 0] == palette.HIGHLIGHT).all()
+    view.select("roads", 0)                                   # the building goes back
+    assert not (view.meshes["buildings"].cell_data["rgb"] == palette.HIGHLIGHT).all(axis=1).any()
+    assert (view.meshes["roads"].cell_data["rgb"] == palette.HIGHLIGHT).all()
     view.set_layers(["terrain"])
     assert view.actors["terrain"].GetVisibility() and not view.actors["buildings"].GetVisibility()
 
@@ -54,19 +62,39 @@ def test_fly_to_moves_the_pane_camera(view):
 
 
 def test_frame_change_streams_only_the_changes(view):
-    import base64
     seq = view.stream.delta.get("seq", 0)
     view.show_frame(2)
     delta = view.stream.delta
-    assert delta["seq"] == seq + 1
-    cells = np.frombuffer(base64.b64decode(view.stream.grids[delta["water"]["actor"]]["cells"]),
-                          "<u4")
-    wet = np.unpackbits(np.frombuffer(base64.b64decode(delta["water"]["wet"]), np.uint8))
+    assert delta["seq"] == seq + 1 and delta["frame"] == 2
+    (water,) = delta["surfaces"]
+    cells = np.frombuffer(base64.b64decode(view.stream.grids[water["actor"]]["cells"]), "<u4")
+    wet = np.unpackbits(np.frombuffer(base64.b64decode(water["wet"]), np.uint8))
     assert wet[:cells.size].sum() == 20 == view.water_cells       # rows 4-5 of the tiny run
-    level = np.frombuffer(base64.b64decode(delta["water"]["level"]), "<f4")
+    level = np.frombuffer(base64.b64decode(water["level"]), "<f4")
     assert level.size == 2 * 11 + 11                                # corner rows 4, 5, 6
     roads = [c for c in delta["colors"] if c["actor"] == view.actors["roads"].__this__]
     rgb = np.frombuffer(base64.b64decode(roads[0]["rgb"]), np.uint8).reshape(-1, 3)
     assert (rgb == palette.ROAD_CLOSED).all() and len(rgb) == view.meshes["roads"].n_cells
     view.show_frame(2)                                             # nothing new to recolour
     assert view.stream.delta["colors"] == []
+
+
+def test_a_ray_picks_the_building_under_it(view):
+    o = np.array([X0 + 75, Y0 - 65, 200.0]) - view.model.origin    # above the mall
+    assert view.pick(o, (0, 0, -1)) == ("buildings", 1)
+    o = np.array([X0 + 50, Y0 - 45, 200.0]) - view.model.origin    # above the road
+    assert view.pick(o, (0, 0, -1)) == ("roads", 0)
+    o = np.array([X0 + 5, Y0 - 95, 200.0]) - view.model.origin     # bare ground
+    assert view.pick(o, (0, 0, -1)) == (None, None)
+    slanted = np.array([X0 + 20, Y0 - 220, 200.0]) - view.model.origin  # from the south
+    target = np.array([X0 + 20, Y0 - 20, 25.0]) - view.model.origin     # the house's wall/roof
+    assert view.pick(slanted, target - slanted) == ("buildings", 0)
+
+
+def test_a_click_comes_back_as_a_pick(view):
+    picked = []
+    view.on_pick = lambda kind, row: picked.append((kind, row))
+    cam = view.model.camera_on(X0 + 75, Y0 - 65, distance=300)
+    view._clicked({"position": cam.position, "focal": cam.focal_point, "up": cam.view_up,
+                   "angle": 30, "aspect": 1.5, "x": 0.0, "y": 0.0})
+    assert picked == [("buildings", 1)]

@@ -1,8 +1,10 @@
-"""What-if controls -> scenario changes; the background rerun and comparison."""
+"""What-if panel: the layers' controls, why a control is off, the background rerun."""
 import pytest
 
+from scenes.meshes import city_scene
 from twin.scenario import load_scenario
-from viewer.whatif import WhatIf, variant_changes
+from viewer.viewmodel import ViewModel
+from viewer.whatif import WhatIf
 
 from .conftest import SAMPLE
 
@@ -15,43 +17,47 @@ def demo():
     return load_scenario(path)
 
 
-def test_only_changed_controls_become_changes(demo):
-    same = variant_changes(demo, rain_scale=1.0, return_period=None, pumps=True, breach=False)
-    assert same == {}                                   # the demo has no breach to switch
-    changes = variant_changes(demo, rain_scale=1.5, return_period=None, pumps=False, breach=False)
-    assert changes == {"rain_scale": 1.5, "pumps": False}
-    assert variant_changes(demo, rain_scale=1.0, return_period=50, pumps=True,
-                           breach=False) == {"return_period": 50.0}
-    variant = demo.with_changes(**changes)
-    assert variant.rain.scale == 1.5 and not any(p.enabled for p in variant.pumps)
+def _model(city, run, scenario):
+    return ViewModel(city, city_scene(city), run.__class__(**{**vars(run), "scenario": scenario}))
 
 
-def test_panel_reflects_the_scenario(demo, tmp_path):
-    w = WhatIf(demo, tmp_path, on_done=lambda run: None)
-    assert w.pumps.value and not w.pumps.disabled
-    assert w.breach.disabled                            # no levee breach in this scenario
-    assert w.return_period.disabled                     # recorded rain, not a design storm
+def test_panel_reflects_the_scenario_and_says_why(demo, tiny_city, tiny_run, tmp_path):
+    w = WhatIf(_model(tiny_city, tiny_run, demo), tmp_path, on_done=lambda run: None)
+    names = {c.widget.label: c.widget for c in w.controls}
+    assert names["Pumps on"].value and not names["Pumps on"].disabled
+    assert names["Levee breach"].disabled                  # no levee breach in this scenario
+    assert names["Design storm return period"].disabled    # recorded rain, not a design storm
+    shown = " ".join(p.object for p in w.controls_box if hasattr(p, "object"))
+    assert "no levee breach" in shown and "design storms" in shown
+    assert not w.button.disabled and str(tmp_path) in w.panel[0].object
     w._start()
     assert "Change a control first" in w.status.object
-    w.return_period.value = "50 years"                  # refused by the scenario: said, not raised
-    w._start()
-    assert "design storm" in w.status.object and not w.button.disabled
-    assert WhatIf(None, tmp_path, on_done=print).button.disabled
+    names["Rain scale"].value = 1.5
+    names["Pumps on"].value = False
+    assert w.changes() == {"rain_scale": 1.5, "pumps": False}
 
 
-def test_rerun_in_the_background_then_hands_over_the_run(demo, tmp_path, sample_city_path):
+def test_without_a_scenario_the_button_says_why(tiny_city, tiny_run, tmp_path):
+    w = WhatIf(ViewModel(tiny_city, city_scene(tiny_city), None), tmp_path, on_done=print)
+    assert w.button.disabled and "Open a run" in w.button.description
+    assert "Open a run" in w.why.object
+    w = WhatIf(ViewModel(tiny_city, city_scene(tiny_city), tiny_run), tmp_path, on_done=print)
+    assert w.button.disabled and w.controls == []               # the tiny run has no scenario
+
+
+def test_rerun_in_the_background_then_hands_over_the_run(demo, tiny_city, tiny_run, tmp_path):
     import time
 
     from bokeh.document import Document
     from panel.io.state import set_curdoc
     done = []
-    w = WhatIf(demo.with_changes(duration="10min", output_every="5min"), tmp_path,
-               on_done=done.append)
+    short = demo.with_changes(duration="10min", output_every="5min")
+    w = WhatIf(_model(tiny_city, tiny_run, short), tmp_path / "whatifs", on_done=done.append)
     doc = Document()
-    w.rain_scale.value = 2.0
+    next(c for c in w.controls if c.widget.label == "Rain scale").widget.value = 2.0
     with set_curdoc(doc):
         w._start()
-    assert w.button.disabled and w.progress.visible
+    assert w.button.disabled and w.progress.visible and "running" in w.button.description
     t0 = time.perf_counter()
     seen = []
     w.progress.param.watch(lambda e: seen.append(e.new), "value")
@@ -61,6 +67,7 @@ def test_rerun_in_the_background_then_hands_over_the_run(demo, tmp_path, sample_
             cb.callback()
         time.sleep(0.1)
     assert done, w.status.object
-    assert done[0].status == "complete" and done[0].scenario.rain.scale == 2.0
+    assert done[0].status == "complete"
+    assert done[0].path.parent == tmp_path / "whatifs"          # the runs folder, not the cwd
     assert "Done" in w.status.object and not w.button.disabled
     assert seen[:-1] == sorted(seen[:-1]) and 100 in seen   # the bar filled up, then reset
