@@ -3,7 +3,11 @@
 Build the meshes of a :class:`twin.City` once with :func:`city_scene`, then
 write them as GLB (:func:`write_glb`), a VTK multiblock (:func:`write_vtm`)
 or a picture (:func:`render_png`); :func:`write_cityjson` writes the city
-itself as CityJSON 2.0. Submodules are imported on first use, so
+itself as CityJSON 2.0 and :func:`write_tileset` as 3D Tiles 1.1. Every
+export format is an entry of the writer registry: :func:`write_scene`
+(``city, path, fmt``) and :func:`formats`. :func:`water_surface` and
+:func:`draped_surface` draw grid layers (flood depth, crowd density) as
+smooth surfaces on the terrain. Submodules are imported on first use, so
 ``import scenes`` stays light.
 
 Examples
@@ -13,6 +17,7 @@ Examples
 >>> scene = scenes.city_scene(city)                          # doctest: +SKIP
 >>> scenes.write_glb(scene, "out/ezhou.glb")                 # doctest: +SKIP
 >>> scenes.render_png(scene, "out/ezhou.png")                # doctest: +SKIP
+>>> scenes.write_scene(city, "out/ezhou-3dtiles", "3dtiles")  # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -26,7 +31,8 @@ if not os.environ.get("DISPLAY"):
 
 __all__ = ["Scene", "city_scene", "scene_bounds", "terrain_mesh", "buildings_mesh",
            "roads_mesh", "water_mesh", "sensors_mesh", "bim_mesh", "write_glb", "write_vtm",
-           "read_vtm", "write_cityjson", "render_png", "colors_for"]
+           "read_vtm", "write_cityjson", "render_png", "colors_for", "write_scene", "formats",
+           "write_tileset", "water_surface", "draped_surface"]
 
 _WHERE = {"Scene": "scenes.meshes", "city_scene": "scenes.meshes",
           "scene_bounds": "scenes.meshes", "terrain_mesh": "scenes.meshes",
@@ -34,7 +40,10 @@ _WHERE = {"Scene": "scenes.meshes", "city_scene": "scenes.meshes",
           "water_mesh": "scenes.meshes", "sensors_mesh": "scenes.meshes",
           "bim_mesh": "scenes.meshes", "write_glb": "scenes.gltf", "write_vtm": "scenes.vtk",
           "read_vtm": "scenes.vtk", "write_cityjson": "scenes.cityjson",
-          "render_png": "scenes.snapshot", "colors_for": "scenes.style"}
+          "render_png": "scenes.snapshot", "colors_for": "scenes.style",
+          "write_scene": "scenes.writers", "formats": "scenes.writers",
+          "write_tileset": "scenes.tiles3d", "water_surface": "scenes.water",
+          "draped_surface": "scenes.water"}
 
 
 def __getattr__(name: str):

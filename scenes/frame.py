@@ -14,6 +14,7 @@ keep their relative heights.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from pyproj import CRS, Transformer
@@ -55,12 +56,12 @@ class LocalFrame:
         """The frame at ``origin`` (City CRS coordinates)."""
         crs = CRS.from_user_input(crs)
         origin = tuple(float(v) for v in origin)
-        to_geo = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
-        lon, lat = np.radians(to_geo.transform(origin[0], origin[1]))
+        ecef = _to_ecef(crs, np.array([origin], float))[0]
+        lon, lat, _ = _ecef_to_geodetic().transform(*ecef)
+        lon, lat = np.radians(lon), np.radians(lat)
         east = np.array([-np.sin(lon), np.cos(lon), 0.0])
         north = np.array([-np.sin(lat) * np.cos(lon), -np.sin(lat) * np.sin(lon), np.cos(lat)])
         up = np.array([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
-        ecef = _to_ecef(crs, np.array([origin], float))[0]
         return cls(crs, origin, ecef, np.column_stack([east, north, up]))
 
     def to_ecef(self, points) -> np.ndarray:
@@ -87,6 +88,17 @@ class LocalFrame:
 def _to_ecef(crs: CRS, points: np.ndarray) -> np.ndarray:
     """Projected ``(x, y, z)`` -> ECEF (pyproj: e.g. EPSG:4547 -> 4490 -> 4326 -> 4978),
     heights taken as ellipsoidal."""
-    to_ecef = Transformer.from_crs(crs.to_3d(), ECEF, always_xy=True)
-    x, y, z = to_ecef.transform(points[:, 0], points[:, 1], points[:, 2])
+    x, y, z = _ecef_transformer(crs).transform(points[:, 0], points[:, 1], points[:, 2])
     return np.column_stack([x, y, z])
+
+
+@lru_cache(maxsize=8)
+def _ecef_transformer(crs: CRS) -> Transformer:
+    """City CRS (with heights) -> ECEF; built once per CRS (building one takes a while)."""
+    return Transformer.from_crs(crs.to_3d(), ECEF, always_xy=True)
+
+
+@lru_cache(maxsize=1)
+def _ecef_to_geodetic() -> Transformer:
+    """ECEF -> WGS 84 longitude, latitude (degrees) and ellipsoidal height."""
+    return Transformer.from_crs(ECEF, CRS.from_epsg(4979), always_xy=True)

@@ -140,8 +140,10 @@ def test_tilesets_validate_against_the_3d_tiles_schema(tiny_tiles, sample_tiles,
         errors = list(tileset_validator.iter_errors(json.loads(doc.read_text())))
         assert not errors, (doc, [e.message for e in errors[:5]])
     bad = json.loads(docs[0].read_text())
-    bad["root"]["refine"] = "MERGE"                          # the schema is really applied
+    bad["root"]["children"][0]["geometricError"] = -1.0     # the tile schema is really applied
     assert list(tileset_validator.iter_errors(bad))
+    del bad["asset"]
+    assert len(list(tileset_validator.iter_errors(bad))) == 2
 
 
 # -- geometry, features and HLOD --------------------------------------------------------------
