@@ -61,7 +61,7 @@ def missing_column(gdf: gpd.GeoDataFrame, column: str, role: str, where: dict) -
     """DataError for a named attribute column the layer does not have."""
     names = [str(c) for c in gdf.columns if c != gdf.geometry.name]
     close = difflib.get_close_matches(column, names, n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
+    hint = f"did you mean '{close[0]}'? Otherwise " if close else ""
     raise DataError(f"has no column '{column}' (named as the {role} attribute); it has "
                     f"{', '.join(names)}", **where,
                     fix=f"{hint}name an existing column, or leave {role} out")

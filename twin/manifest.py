@@ -34,6 +34,7 @@ Relative paths are resolved against the manifest's folder.
 """
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 import tempfile
@@ -56,22 +57,47 @@ from geodata.landcover import read_landuse, read_water
 from geodata.roads import read_roads
 from geodata.cityjson import read_cityjson
 from geodata.errors import DataError, DataWarning
+from geodata.crs import looks_like_lonlat, parse_crs
+from geodata.osm import is_osm, read_osm_buildings, read_osm_roads
 from geodata.raster import Raster, read_raster
+from geodata.schema import check_table
 from geodata.sensors import read_sensors
 from twin.city import City
 
 __all__ = ["load_city", "save_city"]
 
-_SECTIONS = {"name", "crs", "timezone", "terrain", "buildings", "roads", "water", "landuse",
-             "cityjson", "sensors", "bim", "places", "layers"}
+_LAYER = {"path": "text!", "layer": "text", "format": "osm|ogr"}
+_SCHEMA = {
+    "name": "text", "crs": "crs", "timezone": "timezone",
+    "terrain": {"path": "text!", "cell_size": "positive"},
+    "buildings": {**_LAYER, "height": "text", "storeys": "text", "default_height": "positive",
+                  "storey_height": "positive", "dsm": "text"},
+    "roads": _LAYER,
+    "water": {"path": "text!", "layer": "text"},
+    "landuse": {"path": "text!", "layer": "text"},
+    "cityjson": {"path": "text!"},
+    "sensors": {"stations": "text!", "readings": "text!", "stations_crs": "crs"},
+    "bim": [{"building": "text!", "path": "text!",
+             "placement": {"x": "number!", "y": "number!", "z": "number",
+                           "rotation_deg": "number"}}],
+    "places": {"*": {"x": "number!", "y": "number!"}},
+    "layers": {"*": {"path": "text!", "layer": "text"}},
+}
+"""What a manifest may hold (see :mod:`geodata.schema`); anything else is a DataError."""
 _VECTOR_READERS = {"roads": read_roads, "water": read_water, "landuse": read_landuse}
+_PLACE_REACH_M = 20_000.0
+"""Places farther than this (or than the city's diagonal) outside the city are refused."""
+_ELEVATION_RANGE_M = (-1000.0, 9000.0)
+"""Terrain cells outside this range are undeclared nodata values (e.g. -3.4e38)."""
 
 
 def load_city(path: str | os.PathLike) -> City:
     """Load a city from a TOML manifest, a CityJSON file, or a saved folder.
 
     Every layer is reprojected to the city's CRS; terrain holes are filled
-    (with a warning); layers that miss the terrain are refused.
+    (with a warning); layers that miss the terrain are refused. Roads and
+    buildings may come from an OpenStreetMap extract (``.osm.pbf``/``.osm``,
+    or ``format = "osm"``).
 
     Parameters
     ----------
@@ -81,8 +107,9 @@ def load_city(path: str | os.PathLike) -> City:
     Raises
     ------
     geodata.DataError
-        When a source is missing, unreadable or invalid; the message names the
-        file, layer, feature and the fix.
+        When a source is missing, unreadable or invalid, or the manifest holds
+        a key or value it should not; the message names the file, table, key
+        or feature and the fix.
 
     Examples
     --------
@@ -91,6 +118,12 @@ def load_city(path: str | os.PathLike) -> City:
     >>> city.crs.to_epsg()                                      # doctest: +SKIP
     4547
     """
+    if path is None or (isinstance(path, str) and not path.strip()):
+        raise DataError(f"no city file given ({path!r})",
+                        fix="give a city.toml manifest, a folder holding one, or a CityJSON file")
+    if not isinstance(path, (str, os.PathLike)):
+        raise DataError(f"a city is loaded from a path, got {type(path).__name__}",
+                        fix="give the path of a city.toml manifest")
     path = Path(path)
     if path.is_dir():
         path = path / "city.toml"
@@ -111,10 +144,7 @@ def _read_manifest(path: Path) -> dict:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"is not valid TOML ({exc})", file=path,
                         fix="check the manifest syntax (https://toml.io)") from None
-    unknown = set(manifest) - _SECTIONS
-    if unknown:
-        raise DataError(f"unknown manifest keys {sorted(unknown)}", file=path,
-                        fix=f"use only {sorted(_SECTIONS)}")
+    check_table(manifest, _SCHEMA, file=path)
     return manifest
 
 
@@ -128,12 +158,9 @@ def _city_from_cityjson(path: Path, crs: CRS | None = None) -> City:
 def _city_from_manifest(path: Path, m: dict) -> City:
     root = path.parent
     src = lambda p: _resolve(root, p)  # noqa: E731
-    cj = None
-    if "cityjson" in m:
-        cj = read_cityjson(src(_need(m["cityjson"], "path", path, "cityjson")),
-                           crs=m.get("crs"))
+    cj = read_cityjson(src(m["cityjson"]["path"]), crs=m.get("crs")) if "cityjson" in m else None
     crs = _city_crs(m, cj, path)
-    terrain = _load_terrain(m["terrain"], src, crs, path) if "terrain" in m else None
+    terrain = _load_terrain(m["terrain"], src, crs) if "terrain" in m else None
     city = City(name=m.get("name", root.name), crs=crs, terrain=terrain,
                 timezone=m.get("timezone", "UTC"), source=str(path),
                 places={k: (v["x"], v["y"]) for k, v in m.get("places", {}).items()})
@@ -144,25 +171,28 @@ def _city_from_manifest(path: Path, m: dict) -> City:
         if terrain is not None:
             city.buildings = _ground_buildings(city.buildings, terrain)
     if "buildings" in m:
-        city.buildings = _load_buildings(m["buildings"], src, crs, terrain, path)
+        city.buildings = _load_buildings(m["buildings"], src, crs, terrain)
     for name, reader in _VECTOR_READERS.items():
         if name in m:
             spec = m[name]
-            setattr(city, name, reader(src(_need(spec, "path", path, name)), crs=crs,
-                                      layer=spec.get("layer")))
+            file = src(spec["path"])
+            if name == "roads" and _is_osm(spec, file):
+                city.roads = read_osm_roads(file, crs=crs)
+            else:
+                setattr(city, name, reader(file, crs=crs, layer=spec.get("layer")))
     for name, spec in m.get("layers", {}).items():
-        city.layers[name] = vector.read_layer(src(_need(spec, "path", path, f"layers.{name}")),
-                                              crs=crs, layer=spec.get("layer"), kind=name,
+        city.layers[name] = vector.read_layer(src(spec["path"]), crs=crs,
+                                              layer=spec.get("layer"), kind=name,
                                               geometry=("Polygon", "LineString", "Point"))
     if terrain is not None:
         _check_overlaps(city, m, src)
     if "sensors" in m:
         s = m["sensors"]
-        city.sensors = read_sensors(src(_need(s, "stations", path, "sensors")),
-                                    src(_need(s, "readings", path, "sensors")), crs=crs,
+        city.sensors = read_sensors(src(s["stations"]), src(s["readings"]), crs=crs,
                                     stations_crs=s.get("stations_crs"))
     for entry in m.get("bim", []):
         _add_bim(city, entry, src, path)
+    _check_places(city, path)
     return city
 
 
@@ -171,20 +201,13 @@ def _resolve(root: Path, p: str) -> Path:
     return p if p.is_absolute() else root / p
 
 
-def _need(section: dict, key: str, path: Path, name: str) -> Any:
-    if not isinstance(section, dict) or key not in section:
-        raise DataError(f"section [{name}] has no '{key}'", file=path,
-                        fix=f"add {key} = \"...\" under [{name}]")
-    return section[key]
+def _is_osm(spec: dict, file: Path) -> bool:
+    return spec.get("format") == "osm" or (spec.get("format") is None and is_osm(file))
 
 
 def _city_crs(m: dict, cj, path: Path) -> CRS:
     if "crs" in m:
-        try:
-            crs = CRS.from_user_input(m["crs"])
-        except Exception:
-            raise DataError(f"unknown CRS {m['crs']!r}", file=path,
-                            fix="use an EPSG code such as \"EPSG:4547\"") from None
+        crs = parse_crs(m["crs"], file=path)
     elif cj is not None:
         crs = cj.crs
     else:
@@ -197,9 +220,21 @@ def _city_crs(m: dict, cj, path: Path) -> CRS:
     return crs
 
 
-def _load_terrain(spec: dict, src, crs: CRS, path: Path) -> Raster:
-    file = src(_need(spec, "path", path, "terrain"))
+def _load_terrain(spec: dict, src, crs: CRS) -> Raster:
+    file = src(spec["path"])
     terrain = read_raster(file)
+    low, high = _ELEVATION_RANGE_M
+    with np.errstate(invalid="ignore"):
+        odd = (terrain.data < low) | (terrain.data > high)
+    if odd.any():
+        warnings.warn(f"{file}: {int(odd.sum())} terrain cells lie outside {low:g} to "
+                      f"{high:g} m (from {np.nanmin(terrain.data):g} to "
+                      f"{np.nanmax(terrain.data):g}); treated as nodata. Fix: set the file's "
+                      "nodata value (gdal_edit.py -a_nodata)", DataWarning, stacklevel=4)
+        terrain.data[odd] = np.nan
+        if np.isnan(terrain.data).all():
+            raise DataError("terrain holds no cell with a plausible elevation", file=file,
+                            fix="check the file's nodata value and units (metres)")
     if not terrain.crs.equals(crs):
         terrain = terrain.reproject(crs, spec.get("cell_size"))
     elif "cell_size" in spec:
@@ -207,15 +242,18 @@ def _load_terrain(spec: dict, src, crs: CRS, path: Path) -> Raster:
     if np.isnan(terrain.data).any():
         terrain, n = terrain.fill_nodata()
         warnings.warn(f"{file}: filled {n} nodata cells of the terrain from their neighbours",
-                      DataWarning, stacklevel=3)
+                      DataWarning, stacklevel=4)
     return terrain
 
 
-def _load_buildings(spec: dict, src, crs: CRS, terrain: Raster | None, path: Path):
+def _load_buildings(spec: dict, src, crs: CRS, terrain: Raster | None):
+    kw = {k: spec[k] for k in ("default_height", "storey_height") if k in spec}
+    file = src(spec["path"])
+    if _is_osm(spec, file):
+        return read_osm_buildings(file, crs=crs, dtm=terrain, **kw)
     dsm = read_raster(src(spec["dsm"])) if "dsm" in spec else None
-    kw = {k: spec[k] for k in ("height", "storeys", "default_height", "storey_height") if k in spec}
-    return read_buildings(src(_need(spec, "path", path, "buildings")), crs=crs,
-                          layer=spec.get("layer"), dsm=dsm, dtm=terrain, **kw)
+    kw.update({k: spec[k] for k in ("height", "storeys") if k in spec})
+    return read_buildings(file, crs=crs, layer=spec.get("layer"), dsm=dsm, dtm=terrain, **kw)
 
 
 def _ground_buildings(b: gpd.GeoDataFrame, terrain: Raster) -> gpd.GeoDataFrame:
@@ -236,13 +274,36 @@ def _check_overlaps(city: City, m: dict, src) -> None:
             vector.check_overlap(gdf, city.terrain.bounds, file=src(m[name]["path"]), layer=name)
 
 
+def _check_places(city: City, path: Path) -> None:
+    """Refuse places far outside everything else (usually lon/lat or another CRS)."""
+    xmin, ymin, xmax, ymax = city.bounds
+    if not city.places or not np.isfinite([xmin, ymin, xmax, ymax]).all():
+        return
+    reach = max(_PLACE_REACH_M, float(np.hypot(xmax - xmin, ymax - ymin)))
+    for name, (x, y) in city.places.items():
+        away = float(np.hypot(max(xmin - x, 0.0, x - xmax), max(ymin - y, 0.0, y - ymax)))
+        if away > reach:
+            hint = "; it looks like longitude/latitude" if looks_like_lonlat((x, y, x, y)) else ""
+            raise DataError(f"place '{name}' ({x:g}, {y:g}) lies {away / 1000:.0f} km outside "
+                            f"the city ({xmin:.0f}, {ymin:.0f}, {xmax:.0f}, {ymax:.0f}){hint}",
+                            file=path, layer="places",
+                            fix=f"give x, y in the city CRS ({_crs_name(city.crs)}), in metres")
+
+
+def _crs_name(crs: CRS) -> str:
+    auth = crs.to_authority()
+    return ":".join(auth) if auth else crs.name
+
+
 def _add_bim(city: City, entry: dict, src, path: Path) -> None:
-    building = _need(entry, "building", path, "bim")
-    file = src(_need(entry, "path", path, "bim"))
+    building = entry["building"]
+    file = src(entry["path"])
     if len(city.buildings) and building not in set(city.buildings["id"]):
+        close = difflib.get_close_matches(building, list(city.buildings["id"].astype(str)), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
         raise DataError(f"BIM model {file.name} is for building {building!r}, "
                         "which is not in the buildings layer", file=path, layer="bim",
-                        fix="give the id of an existing building")
+                        fix=f"{hint}give the id of an existing building")
     if file.suffix.lower() == ".npz":
         city.bim[building] = _load_saved_bim(file)
         return

@@ -259,3 +259,22 @@ def test_south_up_raster_is_rejected_in_memory_and_flipped_on_read(tmp_path):
 def test_resample_bad_cell_size(cell):
     with pytest.raises(DataError, match="cell_size"):
         plane(0, 0).resample(cell)
+
+
+def test_infinite_cells_become_nodata_with_a_warning(tmp_path):
+    from geodata.errors import DataWarning
+    data = np.full((4, 5), 20.0, "float32")
+    data[1, 2], data[3, 0] = np.inf, -np.inf
+    path = Raster(data, Affine(1, 0, X0, 0, -1, Y0), CRS.from_epsg(4547)).write(tmp_path / "inf.tif")
+    with pytest.warns(DataWarning, match="2 cells are infinite"):
+        r = read_raster(path)
+    assert np.isnan(r.data[1, 2]) and np.isnan(r.data[3, 0]) and np.isfinite(r.data).sum() == 18
+
+
+def test_raster_in_lonlat_numbers_under_a_projected_crs_is_named(tmp_path):
+    path = tmp_path / "lonlat.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=2, width=2, count=1, dtype="float32",
+                       crs="EPSG:4547", transform=Affine(0.001, 0, 114.89, 0, -0.001, 30.39)) as dst:
+        dst.write(np.ones((2, 2), "float32"), 1)
+    with pytest.raises(DataError, match="lonlat.tif.*look like longitude/latitude"):
+        read_raster(path)
