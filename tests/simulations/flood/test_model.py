@@ -363,3 +363,103 @@ def test_small_disturbance_on_a_pool_decays(theta, alpha, manning, cell):
     m.depth[20, 20] += 0.01
     m.run(200.0, 200.0)
     assert np.abs(m.depth - m.depth.mean()).max() < 3e-3       # does not grow (unstable: 0.3 m)
+
+
+# ------------------------------------------------------------ engine contract
+def _dam(dtype="float64"):
+    z = np.zeros((12, 30))
+    m = FloodModel(z, 2.0, manning=0.03, dtype=dtype, boundaries={"east": "open"})
+    m.depth[:, :10] = 0.5
+    m.set_rainfall([0.0], [30.0])
+    return m
+
+
+def test_flood_model_follows_the_engine_contract():
+    from simulations.engine import Engine
+
+    m = _dam()
+    assert isinstance(m, Engine)
+    m.advance(37.5)
+    assert m.time_s == m.time == 37.5                      # exactly the asked time
+    m.advance(37.5)                                        # no-op
+    with pytest.raises(ValueError, match="until_s"):
+        m.advance(10.0)
+    st = m.state()
+    assert set(st.data_vars) == {"depth", "speed", "hazard"} and st.depth.dims == ("y", "x")
+    np.testing.assert_array_equal(st.depth.values, m.depth)
+    assert st.x.values[0] == 1.0 and st.y.values[0] == -1.0
+    res = m.result()
+    assert {"max_depth", "max_speed", "max_hazard", "arrival_time", "elevation",
+            "blocked"} <= set(res.data_vars)
+    assert np.all(res.max_depth.values >= m.depth)
+    b = m.balance()
+    assert b == m.volume_balance() and abs(b["error"]) < 1e-9
+    s = m.stats()
+    assert s["steps"] > 0 and 0 < s["min_dt"] <= s["mean_dt"] <= s["max_dt"] <= 10.0
+
+
+def test_run_is_the_frames_of_advance_and_state():
+    a, b = _dam(), _dam()
+    ds = a.run(100.0, 25.0, gauges={"g": (5, 12)})
+    for k, t in enumerate([25.0, 50.0, 75.0, 100.0]):
+        b.advance(t)
+        np.testing.assert_array_equal(ds.depth.isel(time=k).values, b.depth)
+        np.testing.assert_array_equal(ds.hazard.isel(time=k).values, b.state().hazard.values)
+    assert float(ds.gauge_depth.sel(gauge="g").isel(time=-1)) == pytest.approx(float(b.depth[5, 12]))
+    np.testing.assert_array_equal(ds.max_depth.values, b.result().max_depth.values)
+    # the contract's generic run gives the same frames
+    from simulations.engine import Engine
+    c = _dam()
+    generic = Engine.run(c, 100.0, 25.0)
+    np.testing.assert_array_equal(generic.depth.values, ds.depth.values)
+
+
+# ------------------------------------------------------------- roof drainage
+def _roofs(dtype="float64"):
+    z = np.zeros((10, 10))
+    blocked = np.zeros(z.shape, bool)
+    blocked[2:5, 2:6] = True                               # 12 roof cells
+    blocked[7:9, 7:9] = True                               # 4 roof cells, dropped
+    outlet = np.full(z.shape, -1)
+    outlet[2:5, 2:6] = 5 * 10 + 3                          # downpipe at (5, 3)
+    m = FloodModel(z, 2.0, blocked=blocked, dtype=dtype)
+    m.set_roof_drainage(outlet)
+    return m, blocked
+
+
+def test_rain_on_roofs_reaches_the_outlet_and_is_booked():
+    m, blocked = _roofs()
+    m.set_rainfall([0.0, 600.0], [36.0])                  # 6 mm in 10 min
+    m.advance(1.0)
+    h = m.depth.copy()
+    # after one second (one step) the downpipe cell holds its own rain and 12 roofs' rain
+    assert h[5, 3] == pytest.approx(13 * 1e-5, rel=1e-9)
+    m.advance(1200.0)
+    open_cells = (~blocked).sum()
+    b = m.balance()
+    assert b["rain"] == pytest.approx(0.006 * 4.0 * (open_cells + 12), rel=1e-9)
+    assert b["storage"] == pytest.approx(b["rain"], rel=1e-12)
+    assert abs(b["error"]) < 1e-12 * b["rain"]
+    assert float(m.depth[blocked].max()) == 0.0
+
+
+def test_roof_drainage_follows_per_cell_rain_and_float32_books():
+    m, blocked = _roofs("float32")
+    rain = np.zeros((1, 10, 10))
+    rain[0, 2:5, 2:6] = 72.0                               # it rains on the roofs only
+    m.set_rainfall([0.0, 300.0], rain)
+    m.run(900.0, 300.0)
+    assert m.balance()["rain"] == pytest.approx(0.006 * 4.0 * 12, rel=1e-6)   # 72 mm/h, 5 min
+    assert m.volume_error() < 1e-6
+
+
+@pytest.mark.parametrize("outlet, message", [
+    (np.zeros((3, 3), int), "shape"),
+    (np.zeros((10, 10)), "integer"),
+    (np.full((10, 10), 100), "outside"),
+    (np.full((10, 10), 2 * 10 + 2), "blocked"),
+])
+def test_bad_roof_outlets_are_rejected(outlet, message):
+    m, _ = _roofs()
+    with pytest.raises(ValueError, match=message):
+        m.set_roof_drainage(outlet)
