@@ -9,6 +9,7 @@
     twin run SCENARIO [-o RUN.zarr]        run a scenario into a replay store
     twin serve [CITY_OR_RUN]               the operations-centre viewer
     twin sample [--out DIR]                regenerate the synthetic sample district
+    twin live CITY --broker HOST:PORT --store PATH   live MQTT sensor feed into a sensor store
 
 Bad input prints one line naming the file and the fix, and exits with 2.
 """
@@ -131,6 +132,17 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default=str(SAMPLE_CITY.parent))
     c.add_argument("--seed", type=int, default=None)
     c.set_defaults(func=_sample)
+
+    c = sub.add_parser("live", help="store live sensor readings from an MQTT broker")
+    c.add_argument("city", help="city manifest (its sensors are the ones accepted)")
+    c.add_argument("--broker", default="127.0.0.1:1883", help="HOST:PORT (default 127.0.0.1:1883)")
+    c.add_argument("--store", required=True, help="sensor store folder (created when missing)")
+    c.add_argument("--client-id", default="twin-live", help="fixed MQTT client id of the session")
+    c.add_argument("--username")
+    c.add_argument("--password", help="or set TWIN_MQTT_PASSWORD")
+    c.add_argument("--tls-ca", help="CA certificate file: connect with TLS")
+    c.add_argument("--tls", action="store_true", help="connect with TLS using the system CAs")
+    c.set_defaults(func=_live)
     return p
 
 
@@ -184,6 +196,14 @@ def _sample(args) -> int:
     kw = {} if args.seed is None else {"seed": args.seed}
     generate_district(Path(args.out), **kw)
     print(f"wrote the sample district to {args.out}")
+    return 0
+
+
+def _live(args) -> int:
+    from twin.sensors.feed import run_live
+    run_live(args.city, args.store, args.broker, client_id=args.client_id,
+             username=args.username, password=args.password or os.environ.get("TWIN_MQTT_PASSWORD"),
+             tls_ca=args.tls_ca, tls=args.tls)
     return 0
 
 
