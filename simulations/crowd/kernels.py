@@ -30,10 +30,17 @@ Examples
 """
 from __future__ import annotations
 
+from types import FunctionType
+
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["cell_lists", "step", "PARAMS"]
+__all__ = ["cell_lists", "step", "PARALLEL_MIN", "PARAMS"]
+
+PARALLEL_MIN = 3000
+"""Fewest moving people for which :func:`step` runs on all threads: below it the
+work of a step (~1 us a person) is smaller than waking the threads, which on a
+busy machine can take milliseconds."""
 
 PARAMS = ("dt", "length", "time_gap", "a", "d", "b", "d_wall", "cell", "height", "nb_cell")
 """Order of the scalar parameters of :func:`step`. ``nb_cell``, the side of the
@@ -152,8 +159,7 @@ def _enterable(x, y, h, height, code, wade):
     return k == 1 or (k == 2 and wade)
 
 
-@njit(cache=True, parallel=True, fastmath={"contract", "arcp", "afn", "reassoc", "nsz"})
-def step(pos, v0, start_s, field, alive, cstart, corder, nbx, nby, gx, gy, code, labels,
+def _step(pos, v0, start_s, field, alive, cstart, corder, nbx, nby, gx, gy, code, labels,
          exit_open, t, p, new_pos, speed, out_label):
     """One model step for the ``alive`` agents.
 
@@ -254,3 +260,21 @@ def step(pos, v0, start_s, field, alive, cstart, corder, nbx, nby, gx, gy, code,
             lab = labels[r, c]
             if lab > 0 and exit_open[lab]:
                 out_label[i] = lab
+
+
+def _build(fn, suffix: str, parallel: bool):
+    """Compile ``fn`` under its own name (so the on-disk caches of the builds stay apart)."""
+    copy = FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix)
+    copy.__qualname__ = fn.__qualname__ + suffix
+    copy.__doc__ = fn.__doc__
+    return njit(cache=True, parallel=parallel,
+                fastmath={"contract", "arcp", "afn", "reassoc", "nsz"})(copy)
+
+
+_step_par = _build(_step, "_par", True)
+_step_ser = _build(_step, "_ser", False)
+
+
+def step(*args, parallel: bool) -> None:
+    """:func:`_step` on all numba threads (``parallel``) or on one."""
+    (_step_par if parallel else _step_ser)(*args)

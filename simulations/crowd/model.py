@@ -130,6 +130,7 @@ class CrowdModel(Engine):
         self._out_counts = np.zeros(len(self._names) + 1, np.int64)
         self._slots: dict[int, int] = {0: 0}
         self._peak = np.zeros(self.shape)
+        self._area = None
         self._next_peak = 0.0
         self._next_reroute = self._reroute
         self._st = {"steps": 0, "agent_seconds": 0.0, "wall_s": 0.0, "field_solves": 0,
@@ -354,7 +355,8 @@ class CrowdModel(Engine):
             cstart, corder = kernels.cell_lists(self._pos, alive, hn, nbx, nby)
             kernels.step(self._pos, self._v0, self._start, self._field, alive, cstart, corder,
                          nbx, nby, self._gx, self._gy, self._code_grid, self._labels, self._open,
-                         self._time, p, new_pos, speed, out)
+                         self._time, p, new_pos, speed, out,
+                         parallel=alive.size >= kernels.PARALLEL_MIN)
             self._pos[alive] = new_pos[alive]
             self._time += dt
             self._st["steps"] += 1
@@ -388,9 +390,11 @@ class CrowdModel(Engine):
         counts = np.bincount(rows * self.shape[1] + cols, minlength=self._walk.size)
         counts = counts.reshape(self.shape).astype(np.float64)
         s = self._sigma / self._h
-        area = ndimage.gaussian_filter(self._walk.astype(np.float64), s, mode="constant")
+        if self._area is None:
+            area = ndimage.gaussian_filter(self._walk.astype(np.float64), s, mode="constant")
+            self._area = np.where(self._walk & (area > 1e-9), 1.0 / np.maximum(area, 1e-9), 0.0)
         dens = ndimage.gaussian_filter(counts, s, mode="constant")
-        return np.where(self._walk & (area > 1e-9), dens / np.maximum(area, 1e-9), 0.0) / self._h ** 2
+        return dens * self._area / self._h ** 2
 
     def _coords(self) -> dict:
         h = self._h
