@@ -238,7 +238,7 @@ def scenario_events(*tables: pd.DataFrame) -> pd.DataFrame:
     tables = [t for t in tables if len(t)]
     if not tables:
         return _empty()
-    out = pd.concat(tables, ignore_index=True).drop_duplicates(
+    out = pd.concat([_typed(t) for t in tables], ignore_index=True).drop_duplicates(
         subset=["time", "kind", "where", "severity"])
     rank = out["severity"].map({"critical": 0, "alarm": 1, "warning": 2, "info": 3})
     return (out.assign(_r=rank).sort_values(["time", "_r"], kind="stable")

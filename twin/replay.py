@@ -96,10 +96,20 @@ class Run:
             return tuple(self._attrs["engines"])
         return tuple(n for n in _KNOWN if (self.path / n).is_dir())
 
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Extra groups the engines wrote (e.g. flood ``impacts``, ``crowd_exits``)."""
+        return tuple(self._attrs.get("groups", ("impacts",) if "engines" not in self._attrs
+                                     else ()))
+
     def __getitem__(self, name: str) -> xr.Dataset:
-        if name not in self.engines:
-            raise KeyError(f"run has no engine {name!r} (engines: {', '.join(self.engines)})")
-        return self._engine(name)
+        """An engine's group, or an extra group of the run."""
+        if name in self.engines:
+            return self._engine(name)
+        if name in self.groups:
+            return self._group(name)
+        raise KeyError(f"run has no engine or group {name!r} (engines: "
+                       f"{', '.join(self.engines)}; groups: {', '.join(self.groups) or 'none'})")
 
     def __getattr__(self, name: str):
         if name.startswith("_"):

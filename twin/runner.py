@@ -139,6 +139,7 @@ def _begin(tmp: Path, scenario: Scenario, city, engines: list[Adapter]) -> None:
         static = a.static()
         ds = xr.merge([frame, static, a.result()], compat="override")
         ds.attrs.update(static.attrs)
+        root.attrs[f"{a.name}_attrs"] = plain(static.attrs)
         ds.to_zarr(tmp, group=a.name, mode="w", consolidated=False,
                    encoding=a.chunks(frame))
     root.attrs["frames"] = 1
@@ -195,14 +196,18 @@ def _truncate(tmp: Path, group: str, frames: int) -> None:
 def _finish(tmp: Path, scenario, city, engines: list[Adapter], frames: int, status: str,
             wall_s: float) -> None:
     _truncate(tmp, CLOCK, frames)
-    kpis, events, engine_prov = None, [], {}
+    kpis, events, engine_prov, groups = None, [], {}, []
+    root = zarr.open_group(tmp, mode="a")
     for a in engines:
         _truncate(tmp, a.name, frames)
+        zarr.open_group(tmp / a.name, mode="a").attrs.update(root.attrs.get(f"{a.name}_attrs", {}))
         outcome = a.finish(xr.open_zarr(tmp, group=a.name, consolidated=False))
         for name, ds in outcome.groups.items():
             ds.to_zarr(tmp, group=name, mode="w", consolidated=False)
+            groups.append(name)
         k = outcome.kpis.set_index("time_s")
-        kpis = k if kpis is None else kpis.join(k, how="outer", rsuffix=f"_{a.name}")
+        kpis = k if kpis is None else kpis.join(k.add_suffix(f"_{a.name}") if set(k) & set(kpis)
+                                                else k, how="outer")
         events.append(outcome.events.assign(engine=a.name))
         engine_prov[a.name] = a.provenance()
     (kpis.rename_axis("time").to_xarray()
@@ -213,12 +218,12 @@ def _finish(tmp: Path, scenario, city, engines: list[Adapter], frames: int, stat
     xr.Dataset.from_dataframe(ev.rename_axis("event")).to_zarr(
         tmp, group="events", mode="w", consolidated=False)
     simulated = float(kpis.index.max()) if len(kpis) else 0.0
-    root = zarr.open_group(tmp, mode="a")
     root.attrs["provenance"] = plain({
         "created_utc": pd.Timestamp.now("UTC").isoformat(), "versions": versions(),
         "scenario_sha256": hashlib.sha256(scenario.text.encode()).hexdigest(), "inputs_sha256": input_hashes(city.source),
         "wall_time_s": wall_s, "simulated_s": simulated,
         "real_time_factor": simulated / wall_s if wall_s > 0 else None,
         "frames": frames, "engines": engine_prov})
+    root.attrs["groups"] = groups
     root.attrs["status"] = status
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import abc
 import importlib
 import pkgutil
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -169,7 +170,11 @@ def adapters() -> dict[str, type[Adapter]]:
     global _SCANNED
     if not _SCANNED:
         for mod in pkgutil.iter_modules(__path__):
-            importlib.import_module(f"{__name__}.{mod.name}")
+            try:
+                importlib.import_module(f"{__name__}.{mod.name}")
+            except Exception as exc:            # noqa: BLE001 - one broken engine, not all
+                warnings.warn(f"engine adapter {mod.name!r} cannot be loaded and is left out "
+                              f"({type(exc).__name__}: {exc})", RuntimeWarning, stacklevel=2)
         _SCANNED = True
     return dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[1].order, kv[0])))
 

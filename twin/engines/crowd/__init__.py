@@ -98,8 +98,11 @@ class CrowdAdapter(Adapter):
             return
         spec, depth = flood.depth_grid()
         xx, yy = np.meshgrid(self.area.grid.x, self.area.grid.y)
-        d = spec.sample(depth, xx.ravel(), yy.ravel()).reshape(xx.shape)
-        blocked = np.nan_to_num(d) > self.settings.walkable_depth_m
+        r, c = spec.index(xx, yy)                      # the flood cell under each crowd cell
+        on = spec.contains(r, c)
+        d = np.zeros(xx.shape)
+        d[on] = depth[r[on], c[on]]
+        blocked = d > self.settings.walkable_depth_m
         self._model.set_blocked(blocked)
         closed = {n for _, n in self._blocked_exits}
         for name, mask in self.area.exits.items():

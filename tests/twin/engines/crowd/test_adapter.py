@@ -1,0 +1,69 @@
+"""The crowd adapter end to end: egress from a hand-made venue, and a river that drowns an exit."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import twin
+from geodata.errors import DataError
+from twin.scenario import parse_scenario
+
+from .conftest import X0, Y0, scenario_text, venue_city
+
+CROWD = 'area = "venue"\nradius_m = 60.0\ncell_size = 1.0\nexits = ["edges"]\npremovement = 0\n'
+
+
+def test_the_venue_empties_and_every_person_is_counted(venue):
+    city, folder = venue
+    s = parse_scenario(scenario_text(folder, CROWD), source=folder / "s.toml")
+    run = twin.run_scenario(s, out=folder / "egress.zarr", city=city)
+    k = run.kpis
+    n = run["crowd"].attrs["attendance"]
+    assert n == 300                                          # from the gate counter
+    np.testing.assert_array_equal(k["people_inside"] + k["people_evacuated"], n)
+    assert k["people_evacuated"].is_monotonic_increasing and k["people_evacuated"].iloc[-1] == n
+    bal = run.provenance["engines"]["crowd"]["balance"]
+    assert bal["error"] == 0 and bal["exited"] == n
+    clear = k["time_to_clear_95_s"].dropna().iloc[0]
+    # nobody can be out before walking from the gate (y = 45 m) to the south edge at the
+    # fastest desired speed of the Weidmann distribution (clipped at 2.2 m/s)
+    assert clear > 45.0 / 2.2
+    exits = run["crowd_exits"]
+    assert int(exits["exited"].isel(time=-1).sum()) == n
+    assert run["crowd"]["density"].dims == ("time", "y", "x")
+    assert "Test Stadium" in run.summary()
+
+
+def test_a_flooded_exit_closes_and_people_use_the_others(tmp_path):
+    city = venue_city(tmp_path, river_level=11.0)
+    z = city.terrain.data
+    z[:] = 10.0 + 0.05 * (59 - np.arange(60))[None, :]    # rising westwards, 3 m over 120 m
+    z[:, -5:] = 8.0                                        # the river bed, east of the area
+    flood = ('[flood]\ncell_size = 2.0\n[forcing.river]\nlevel_m = 11.0\n')
+    crowd = CROWD.replace('area = "venue"\nradius_m = 60.0',
+                          f"area = {{ x = {X0 + 50}, y = {Y0 - 60} }}\nradius_m = 50.0")
+    s = parse_scenario(scenario_text(tmp_path, crowd, extra=flood), source=tmp_path / "s.toml")
+    run = twin.run_scenario(s, out=tmp_path / "coupled.zarr", city=city)
+    assert run.engines == ("flood", "crowd")
+    ev = run.events
+    blocked = ev[ev["kind"] == "exit_blocked"]
+    assert blocked["where"].tolist() == ["edge_east"] and blocked["engine"].tolist() == ["crowd"]
+    closed_s = (blocked["time"].iloc[0] - pd.Timestamp(s.start)).total_seconds()
+    east = run["crowd"]["exited"].sel(exit="edge_east")
+    assert closed_s <= 120.0                                       # the water is there at once
+    assert int(east.isel(time=-1)) == int(east.sel(time=closed_s))  # nobody out there after
+    out = run["crowd"]["exited"].isel(time=-1)
+    assert int(out.sum()) == run["crowd"].attrs["attendance"]       # everyone out elsewhere
+
+
+@pytest.mark.parametrize("crowd, message", [
+    ('attendance = -5', "crowd.attendance"),
+    ('exits = ["doors"]', "crowd.exits"),
+    ('cell_size = 0.01', "crowd.cell_size"),
+    ('radius = 50', "did you mean 'radius_m'"),
+])
+def test_bad_crowd_tables(venue, crowd, message):
+    _, folder = venue
+    with pytest.raises(DataError, match=message):
+        parse_scenario(scenario_text(folder, crowd), source=folder / "s.toml")
