@@ -107,6 +107,9 @@ def looks_like_lonlat(bounds) -> bool:
 def _area(crs: CRS):
     """The CRS's area of use in its own coordinates, or None when unknown."""
     use = crs.area_of_use
+    if use is None:                        # a CRS rebuilt from WKT1 lost it: look the code up
+        code = crs.to_epsg(min_confidence=70)
+        use = None if code is None else CRS.from_epsg(code).area_of_use
     if use is None:
         return None
     try:
