@@ -104,7 +104,8 @@ def prism_surfaces(parts, row, bottom, top, n_rows: int) -> Surfaces:
                      np.column_stack([b, zt]), np.column_stack([a, zt])], axis=1).reshape(-1, 3)
     d = b - a
     length = np.hypot(d[:, 0], d[:, 1])
-    out = np.column_stack([d[:, 1], -d[:, 0], np.zeros(m)]) / np.where(length > 0, length, 1)[:, None]
+    out = np.column_stack([d[:, 1], -d[:, 0], np.zeros(m)])
+    out /= np.where(length > 0, length, 1)[:, None]
     k = 4 * np.arange(m)[:, None]
     wall_tris = np.concatenate([k + [0, 1, 2], k + [0, 2, 3]])
     wall_part = np.concatenate([point_part, point_part])

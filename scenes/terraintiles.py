@@ -56,7 +56,8 @@ def terrain_tileset(raster, frame: LocalFrame, folder: Path, tile_cells: int = 1
     folder = Path(folder)
     (folder / "tiles").mkdir(parents=True, exist_ok=True)
     rows, cols = raster.shape
-    levels = int(np.ceil(np.log2(max(rows, cols, 2) / tile_cells))) if max(rows, cols) > tile_cells else 0
+    longest = max(rows, cols)
+    levels = int(np.ceil(np.log2(longest / tile_cells))) if longest > tile_cells else 0
     return _terrain_node(raster, frame, folder, tile_cells, 0, 0, 0, levels)
 
 
@@ -105,25 +106,34 @@ def _terrain_node(raster, frame, folder, tile_cells, level, bx, by, levels) -> d
     return tile
 
 
-def flood_tileset(run, terrain, frame: LocalFrame, folder: Path) -> dict | None:
+def flood_tileset(run, terrain, frame: LocalFrame, folder: Path, *, min_depth: float = 0.05,
+                  max_cells: int = 512) -> dict | None:
     """Write the maximum flood depth of ``run`` as one water-surface tile.
+
+    The surface (:func:`scenes.water.water_surface`) follows the terrain
+    grid, every n-th cell so that at most ``max_cells`` lie along a side,
+    and leaves out water shallower than ``min_depth`` (m).
 
     ``run`` is a :class:`twin.Run` (its ``flood`` group) or an xarray Dataset
     with ``max_depth(y, x)`` on the terrain grid (or with ``x``, ``y`` cell
-    centre coordinates of its own). Returns None when nothing is wet.
+    centre coordinates of its own), and optionally the model's ``elevation``
+    of those cells. Returns None when nothing is wet.
     """
     ds = getattr(run, "flood", run)
     if ds is None or "max_depth" not in ds or terrain is None:
         return None
     depth = np.asarray(ds["max_depth"].values, float)
     kw = {}
+    if "elevation" in ds and ds["elevation"].shape == depth.shape:
+        kw["depth_elevation"] = np.asarray(ds["elevation"].values, float)
     if depth.shape != terrain.shape:
         from affine import Affine
         x, y = np.asarray(ds["x"].values, float), np.asarray(ds["y"].values, float)
         dx, dy = x[1] - x[0], y[1] - y[0]
         kw["depth_transform"] = Affine(dx, 0, x[0] - dx / 2, 0, dy, y[0] - dy / 2)
+    step = max(1, int(np.ceil(max(terrain.shape) / max_cells)))
     surface = water_surface(terrain.data, depth, terrain.transform, origin=frame.origin,
-                            lift=0.05, **kw)
+                            min_depth=min_depth, step=step, lift=0.05, **kw)
     if surface.n_cells == 0:
         return None
     world = np.asarray(surface.points, float) + np.asarray(frame.origin)

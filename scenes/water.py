@@ -24,15 +24,19 @@ from scenes.geometry import grid_triangles
 __all__ = ["water_surface", "draped_surface", "clip_surface", "sample_grid"]
 
 
-def sample_grid(values: np.ndarray, transform: Affine, x, y) -> np.ndarray:
+def sample_grid(values: np.ndarray, transform: Affine, x, y, *,
+                strict: bool = False) -> np.ndarray:
     """Bilinear value between cell centres at points ``x, y``, using only the
-    finite corners (NaN where none is finite or outside the grid).
+    finite corners (NaN where none is finite or outside the grid; with
+    ``strict``, NaN as soon as a corner that counts is NaN).
 
     Examples
     --------
     >>> g = np.array([[0.0, 2.0], [np.nan, 4.0]])
     >>> sample_grid(g, Affine(1, 0, 0, 0, -1, 2), [1.0, 1.5], [1.5, 0.5]).tolist()
     [1.0, 4.0]
+    >>> sample_grid(g, Affine(1, 0, 0, 0, -1, 2), [1.0, 1.5], [1.0, 0.5], strict=True).tolist()
+    [nan, 4.0]
     """
     x, y = np.asarray(x, float), np.asarray(y, float)
     rows, cols = values.shape
@@ -46,14 +50,16 @@ def sample_grid(values: np.ndarray, transform: Affine, x, y) -> np.ndarray:
     wc, wr = fc - c0, fr - r0
     total = np.zeros_like(x)
     weight = np.zeros_like(x)
+    complete = np.ones(x.shape, bool)
     for r, c, w in ((r0, c0, (1 - wr) * (1 - wc)), (r0, c1, (1 - wr) * wc),
                     (r1, c0, wr * (1 - wc)), (r1, c1, wr * wc)):
         v = values[r, c]
         ok = np.isfinite(v) & (w > 0)
+        complete &= ok | (w <= 0)
         total += np.where(ok, v * w, 0.0)
         weight += np.where(ok, w, 0.0)
     out = np.full_like(x, np.nan)
-    has = inside & (weight > 1e-12)
+    has = inside & (weight > 1e-12) & (complete | (not strict))
     out[has] = total[has] / weight[has]
     return out
 
@@ -142,8 +148,8 @@ def _mesh(points_xyz, triangles, origin) -> pv.PolyData:
 
 
 def water_surface(elevation, depth, transform: Affine, *, depth_transform: Affine | None = None,
-                  origin=(0.0, 0.0, 0.0), min_depth: float = 0.01, step: int = 1,
-                  lift: float = 0.0) -> pv.PolyData:
+                  depth_elevation=None, origin=(0.0, 0.0, 0.0), min_depth: float = 0.01,
+                  step: int = 1, lift: float = 0.0) -> pv.PolyData:
     """The water of a depth grid as a smooth surface on the terrain mesh.
 
     Parameters
@@ -156,6 +162,10 @@ def water_surface(elevation, depth, transform: Affine, *, depth_transform: Affin
         The terrain grid's transform.
     depth_transform : affine.Affine, optional
         The depth grid's transform when it is not the terrain grid.
+    depth_elevation : numpy.ndarray, optional
+        Ground of the depth grid's cells as the flood model saw it (e.g. a
+        run's ``elevation``), so that the level is the model's own; by
+        default the terrain at the cell centres.
     origin : tuple of float
         Local origin ``(x, y, z)`` of the output points.
     min_depth : float
@@ -192,10 +202,14 @@ def water_surface(elevation, depth, transform: Affine, *, depth_transform: Affin
         gx = depth_transform.c + cc * depth_transform.a
         gy = depth_transform.f + rr * depth_transform.e
         ground = sample_grid(z_cells, transform, gx.ravel(), gy.ravel()).reshape(depth.shape)
+    if depth_elevation is not None:
+        ground = np.asarray(depth_elevation, float)
+        if ground.shape != depth.shape:
+            raise ValueError(f"depth_elevation has shape {ground.shape}, depth {depth.shape}")
     level = np.where(np.nan_to_num(depth) > min_depth, ground + depth, np.nan)
     x, y, zt, tris = _terrain_grid(z_cells, transform, step)
     near = _extend_one_cell(level)          # water may reach into the next cell: f > 0 there
-    eta = sample_grid(near, depth_transform, x, y)
+    eta = sample_grid(near, depth_transform, x, y, strict=True)
     f = np.where(np.isfinite(eta), np.minimum(eta - zt, np.where(eta > zt, np.inf, -1e-6)), np.nan)
     # beyond, the level only places the shoreline on edges leaving the water (never wet)
     rings = 1 + int(np.ceil(abs(transform.a) * step / abs(depth_transform.a)))

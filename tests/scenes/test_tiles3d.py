@@ -229,7 +229,23 @@ def test_run_max_depth_becomes_a_flood_tileset(city, tmp_path, validate_glbs, ti
     doc = json.loads((out / "flood" / "tileset.json").read_text())
     assert not list(tileset_validator.iter_errors(doc))
     files = [out / "flood" / doc["root"]["content"]["uri"]]
-    assert validate_glbs(files)[str(files[0])]["numErrors"] == 0
+    # the same flood on a grid of its own, 2 x 2 terrain cells each, with x, y coordinates
+    t = city.terrain
+    coarse = depth[::2, ::2]
+    ds = xr.Dataset({"max_depth": (("y", "x"), coarse), "elevation": (("y", "x"), t.data[::2, ::2])},
+                    coords={"x": t.x[::2] + t.cell_size / 2, "y": t.y[::2] - t.cell_size / 2})
+    again = write_tileset(city, tmp_path / "u", run=ds, terrain=False)
+    files.append(again / "flood" / "tiles" / "0-0-0.glb")
+    for issues in validate_glbs(files).values():
+        assert issues["numErrors"] == 0
+    tree, binary = read_glb(files[1])
+    y_up = accessor(tree, binary, tree["meshes"][0]["primitives"][0]["attributes"]["POSITION"])
+    world = to_city_crs(doc, np.column_stack([y_up[:, 0], -y_up[:, 2], y_up[:, 1]]), city.crs)
+    wet = shapely.box(t.x[30] - 2.5, t.y[29] - 2.5, t.x[49] + 2.5, t.y[20] + 2.5)
+    # the water may reach into the next flood cell (up to its centre, then one terrain cell)
+    reach = wet.buffer(2 * t.cell_size + 1e-3, join_style="mitre")
+    assert shapely.contains_xy(reach, world[:, 0], world[:, 1]).all()
+    assert shapely.distance(shapely.points(world[:, :2]), wet.centroid).min() < t.cell_size
 
 
 # -- CesiumJS, offline, in headless Chromium ---------------------------------------------------
@@ -263,9 +279,12 @@ window.addEventListener('error', (e) => window.errors.push(String(e.message)));
       tick();
     });
     scene.render();
+    // pick the roof of the building whose ECEF roof point the test passes in ?target=x,y,z
+    const t = new URLSearchParams(location.search).get('target').split(',').map(Number);
+    const at = Cesium.SceneTransforms.worldToWindowCoordinates(scene, new Cesium.Cartesian3(...t));
     let picked = null;
-    for (const [x, y] of [[400, 300], [380, 300], [420, 300], [400, 280], [400, 320]]) {
-      const f = scene.pick(new Cesium.Cartesian2(x, y));
+    for (const [dx, dy] of [[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]]) {
+      const f = at && scene.pick(new Cesium.Cartesian2(at.x + dx, at.y + dy));
       if (f instanceof Cesium.Cesium3DTileFeature) {
         picked = {id: f.getProperty('id'), height: f.getProperty('height')}; break;
       }
@@ -330,24 +349,25 @@ def test_cesium_loads_the_tileset_offline_on_the_city(sample_tiles, cesium_serve
             outside.append(r.request.url)
             r.abort()
     page.route("**/*", route)
-    page.goto(cesium_server + "/index.html")
+    b = city.buildings
+    tallest = b.loc[(b["base"] + b["height"]).idxmax()]
+    roof = shapely.point_on_surface(tallest.geometry)
+    to_ecef = Transformer.from_crs(CRS.from_user_input(city.crs).to_3d(), CRS.from_epsg(4978),
+                                   always_xy=True)
+    target = to_ecef.transform(roof.x, roof.y, tallest.base + tallest.height - 0.01)
+    page.goto(cesium_server + "/index.html?target=" + ",".join(f"{v:.3f}" for v in target))
     page.wait_for_function("window.result !== null", timeout=240_000, polling=500)
     result = page.evaluate("window.result")
     errors = page.evaluate("window.errors")
     page.close()
     assert not errors and not console, (errors, console)
     assert not outside, outside                      # nothing asked of Ion or the internet
-    b = city.buildings
     xmin, ymin, xmax, ymax = b.total_bounds
     z = (b["base"].min() + (b["base"] + b["height"]).max()) / 2
-    to_ecef = Transformer.from_crs(CRS.from_user_input(city.crs).to_3d(), CRS.from_epsg(4978),
-                                   always_xy=True)
     expected = np.array(to_ecef.transform((xmin + xmax) / 2, (ymin + ymax) / 2, z))
     assert np.linalg.norm(np.array(result["center"]) - expected) < 50.0
     assert result["tiles"] >= 1
-    assert result["picked"] is not None, result
-    row = b.set_index("id").loc[result["picked"]["id"]]
-    assert result["picked"]["height"] == pytest.approx(row.height)
+    assert result["picked"] == {"id": tallest.id, "height": pytest.approx(tallest.height)}
 
 
 def test_3dtiles_needs_a_folder_name(city, tmp_path):

@@ -130,3 +130,15 @@ def test_no_water_appears_behind_a_levee():
     shore = pts[w.point_data["depth"] == 0]
     # level 5 meets the levee slope between x = 19 (z = 3) and x = 21 (z = 6): x = 19 + 2 * 2/3
     assert np.allclose(shore[:, 0], 19 + 2 * 2 / 3, atol=1e-4)
+
+
+def test_the_level_follows_the_models_own_ground_when_given():
+    xx, _ = _centres()
+    z = 0.1 * (xx - X0)
+    depth = np.clip(1.05 - z, 0, None)
+    model_ground = z + 0.2                          # e.g. the flood model's cell elevation
+    w = water_surface(z, depth, T, depth_elevation=model_ground, origin=(X0, Y0, 0.0))
+    assert np.allclose(w.point_data["level"], 1.25, atol=1e-5)
+    assert np.allclose(np.asarray(w.points)[w.point_data["depth"] == 0, 0], 12.5, atol=1e-4)
+    with pytest.raises(ValueError, match="depth_elevation"):
+        water_surface(z, depth, T, depth_elevation=model_ground[:3])
