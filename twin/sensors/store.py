@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
     payload BLOB NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL, severity TEXT NOT NULL,
-    "where" TEXT NOT NULL, x REAL, y REAL, message TEXT NOT NULL);
+    "where" TEXT NOT NULL, x REAL, y REAL, message TEXT NOT NULL, engine TEXT NOT NULL);
 """
 _FIX_WRITE = "give the store a folder you can write to, on a disk with free space"
 
@@ -200,13 +200,14 @@ class SensorStore:
         if events is None or len(events) == 0:
             return
         t = pd.to_datetime(events["time"], utc=True).astype("datetime64[ns, UTC]")
+        engine = events["engine"] if "engine" in events else pd.Series("sensors", events.index)
         self._con.executemany(
-            'INSERT INTO events (time, kind, severity, "where", x, y, message) '
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            'INSERT INTO events (time, kind, severity, "where", x, y, message, engine) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             zip(t.astype("int64").tolist(), *(events[c].astype(str).tolist()
                                              for c in ("kind", "severity", "where")),
                 events["x"].astype(float).tolist(), events["y"].astype(float).tolist(),
-                events["message"].astype(str).tolist()))
+                events["message"].astype(str).tolist(), engine.astype(str).tolist()))
 
     def _require_writable(self) -> None:
         if not self.writable:
@@ -267,13 +268,13 @@ class SensorStore:
     @property
     def events(self) -> pd.DataFrame:
         """Alerts raised while the feed ran, in the order raised (:data:`twin.alerts.EVENT_COLUMNS`)."""
-        rows = self._con.execute('SELECT time, kind, severity, "where", x, y, message FROM events '
-                                 "ORDER BY id").fetchall()
-        columns = list(zip(*rows)) if rows else [()] * len(EVENT_COLUMNS)
-        frame = pd.DataFrame({c: pd.Series(list(v), dtype=object)
-                              for c, v in zip(EVENT_COLUMNS, columns)})
+        names = ["time", "kind", "severity", "where", "x", "y", "message", "engine"]
+        rows = self._con.execute("SELECT " + ", ".join(f'"{c}"' for c in names) +
+                                 " FROM events ORDER BY id").fetchall()
+        columns = list(zip(*rows)) if rows else [()] * len(names)
+        frame = pd.DataFrame({c: pd.Series(list(v), dtype=object) for c, v in zip(names, columns)})
         frame["time"] = pd.to_datetime(np.array(columns[0], dtype=np.int64), utc=True)
-        for c in ("kind", "severity", "where", "message"):
+        for c in ("kind", "severity", "where", "message", "engine"):
             frame[c] = frame[c].astype(str)
         for c in ("x", "y"):
             frame[c] = frame[c].astype(float)

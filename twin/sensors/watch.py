@@ -129,7 +129,7 @@ class Watch:
         events = sensor_events(table, times.min(), times.max())
         fresh = pd.MultiIndex.from_arrays([new["sensor_id"], pd.to_datetime(new["time"], utc=True)])
         keep = pd.MultiIndex.from_arrays([events["where"], events["time"]]).isin(fresh)
-        return events[keep]
+        return events[keep].assign(engine="sensors")
 
     def _rise(self, both: pd.DataFrame) -> pd.DataFrame:
         level = both[both["sensor_id"].map(self._kind).eq("water_level")]
@@ -208,7 +208,7 @@ def _events(where, time, kind: str, severity, xy: pd.DataFrame, message) -> pd.D
     return pd.DataFrame({"time": pd.DatetimeIndex(time).tz_convert("UTC"), "kind": kind,
                          "severity": list(severity), "where": where,
                          "x": xy["x"].to_numpy(float), "y": xy["y"].to_numpy(float),
-                         "message": list(message)})[EVENT_COLUMNS]
+                         "message": list(message), "engine": "sensors"})[EVENT_COLUMNS]
 
 
 def _no_events() -> pd.DataFrame:

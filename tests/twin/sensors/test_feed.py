@@ -1,0 +1,200 @@
+"""The live feed against a real mosquitto: exactly once through broker restarts and kill -9,
+quarantine of bad messages, alarms, and one-line errors for a store that cannot be written."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from geodata.errors import DataError
+from twin.sensors import LiveFeed, open_store
+
+SAMPLE_CITY = Path(__file__).resolve().parents[3] / "data_samples" / "ezhou" / "city.toml"
+
+
+def _count(path) -> int:
+    try:
+        with open_store(path) as store:
+            return int(store._con.execute("SELECT count(*) FROM readings").fetchone()[0])
+    except DataError:
+        return 0
+
+
+def _expected(readings) -> pd.DataFrame:
+    frame = pd.DataFrame(readings, columns=["sensor_id", "time", "value"])
+    frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
+    return frame.sort_values(["sensor_id", "time"], ignore_index=True)
+
+
+def _assert_exactly(store_path, readings) -> None:
+    with open_store(store_path) as store:
+        got = store.readings
+    want = _expected(readings)
+    assert len(got) == len(want)
+    pd.testing.assert_frame_equal(got, want.astype(got.dtypes.to_dict()), check_exact=True)
+
+
+def _messages(readings):
+    return [(f"twin/sensors/{s}", {"time": t, "value": v}) for s, t, v in readings]
+
+
+def test_readings_land_once_and_bad_messages_are_quarantined(broker, publisher, sample_city,
+                                                            make_readings, wait, tmp_path):
+    store = tmp_path / "store"
+    alarms = []
+    feed = LiveFeed(sample_city, store, broker.address, client_id="t-basic",
+                    on_alarm=alarms.append).start()
+    assert feed.ready.wait(20)
+    readings = make_readings(sample_city.sensors.stations, 300)
+    publisher.send_many(_messages(readings[:200]))
+    # a list message, and the same readings again (a publisher retrying): stored once
+    publisher.send("twin/sensors/WL02", [{"time": t, "value": v} for s, t, v in readings[200:]
+                                         if s == "WL02"])
+    rest = [r for r in readings[200:] if r[0] != "WL02"]
+    publisher.send_many(_messages(rest) + _messages(readings[:50]))
+    bad = [("twin/sensors/RG01", b"not json {"),
+           ("twin/sensors/NOPE", {"time": "2024-07-04T08:00+08:00", "value": 1.0}),
+           ("twin/sensors/RG01", {"time": "2024-07-04T08:00+08:00", "value": "12"}),
+           ("twin/sensors/RG01", {"time": "2024-07-04T08:00:00", "value": 1.0}),
+           ("twin/sensors/TC01", {"time": "2024-07-04T08:00+08:00", "value": 1e9}),
+           ("twin/sensors/WL01", {"time": "2024-07-04T08:00+08:00"})]
+    publisher.send_many(bad)
+    # WL05 (alarm 20.0 m) goes into alarm: the hook hears it once it is stored
+    alarm = [("WL05", "2024-07-05T00:00:00+08:00", 19.0), ("WL05", "2024-07-05T00:05:00+08:00", 20.4)]
+    publisher.send_many(_messages(alarm))
+    assert wait(lambda: _count(store) == len(readings) + 2 and len(alarms) > 0, 30)
+    assert wait(lambda: len(open_store(store).quarantine) == len(bad), 10)
+    stats = feed.stop()
+    _assert_exactly(store, readings + alarm)
+    with open_store(store) as s:
+        q = s.quarantine
+        events = s.events
+    reasons = dict(zip(q["payload"], q["reason"]))
+    assert "not JSON" in reasons["not json {"]
+    assert any("unknown sensor 'NOPE'" in r for r in q["reason"])
+    assert any("value is not a number" in r for r in q["reason"])
+    assert any("has no zone" in r for r in q["reason"])
+    assert any("outside the plausible range" in r and "traffic_counter" in r for r in q["reason"])
+    assert any("missing 'value'" in r for r in q["reason"])
+    assert set(q["topic"]) >= {"twin/sensors/NOPE", "twin/sensors/RG01"}
+    assert stats.duplicates >= 50
+    raised = events[(events["kind"] == "sensor") & (events["where"] == "WL05")]
+    assert raised["severity"].tolist() == ["alarm"]
+    assert raised["time"].iloc[0] == pd.Timestamp("2024-07-05T00:05:00+08:00")
+    assert alarms[0]["where"].tolist() == ["WL05"]
+
+
+def test_broker_restart_mid_stream_loses_nothing(broker, publisher, sample_city, make_readings,
+                                                 wait, tmp_path):
+    store = tmp_path / "store"
+    feed = LiveFeed(sample_city, store, broker.address, client_id="t-restart", watch=False).start()
+    assert feed.ready.wait(20)
+    readings = make_readings(sample_city.sensors.stations, 10_000)
+    messages = _messages(readings)
+    sent = threading.Thread(target=lambda: [publisher.send_many(messages[k:k + 250])
+                                            for k in range(0, len(messages), 250)])
+    sent.start()                                    # publishing goes on through the restart
+    assert wait(lambda: _count(store) >= 2000, 60, every=0.02)
+    broker.stop()                                   # SIGTERM: mosquitto saves its queue
+    at_restart = _count(store)
+    time.sleep(1.0)
+    broker.start()
+    sent.join(120)
+    assert not sent.is_alive()
+    assert wait(lambda: _count(store) >= len(readings), 90), _count(store)
+    stats = feed.stop()
+    _assert_exactly(store, readings)
+    assert at_restart < len(readings), "the stream ended before the restart: nothing was tested"
+    assert stats.connects >= 2, "the feed should have reconnected"
+    print(f"stored {at_restart} of {len(readings)} before the restart; "
+          f"{stats.duplicates} redelivered")
+
+
+def _live(store, broker, log, client_id="t-kill"):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "twin.cli", "live", str(SAMPLE_CITY),
+                             "--broker", broker.address, "--store", str(store),
+                             "--client-id", client_id], stdout=log, stderr=log, env=env)
+
+
+def test_kill_9_mid_stream_then_restart_is_exactly_once(broker, publisher, sample_city,
+                                                       make_readings, wait, tmp_path):
+    store, logfile = tmp_path / "store", tmp_path / "live.log"
+    readings = make_readings(sample_city.sensors.stations, 10_000)
+    with open(logfile, "ab") as log:
+        proc = _live(store, broker, log)
+        assert wait(lambda: "connected to" in logfile.read_text(), 60), logfile.read_text()
+        publisher.send_many(_messages(readings))
+        wait(lambda: _count(store) >= 1000, 60, every=0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        at_kill = _count(store)
+        assert at_kill < len(readings), "the feed finished before the kill: nothing was tested"
+        proc = _live(store, broker, log)
+        try:
+            assert wait(lambda: _count(store) >= len(readings), 90), _count(store)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(30)
+    assert code == 0, logfile.read_text()
+    _assert_exactly(store, readings)
+    assert "Traceback" not in logfile.read_text()
+    print(f"killed with {at_kill} of {len(readings)} stored")
+
+
+def _without_override(cmd):
+    """Run as root without CAP_DAC_OVERRIDE, so that folder permissions apply."""
+    if os.geteuid() != 0:
+        return cmd
+    return ["setpriv", "--inh-caps=-all", "--bounding-set=-all", *cmd]
+
+
+def test_read_only_store_folder_is_one_line_error(broker, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    cmd = _without_override([sys.executable, "-m", "twin.cli", "live", str(SAMPLE_CITY),
+                             "--broker", broker.address, "--store", str(folder / "store")])
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    finally:
+        folder.chmod(0o755)
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot write the sensor store" in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_full_store_stops_the_feed_and_acknowledges_nothing_lost(broker, publisher, sample_city,
+                                                                make_readings, wait, tmp_path):
+    store = tmp_path / "store"
+    feed = LiveFeed(sample_city, store, broker.address, client_id="t-full", watch=False,
+                    max_bytes=64 * 1024).start()
+    assert feed.ready.wait(20)
+    readings = make_readings(sample_city.sensors.stations, 3000)
+    publisher.send_many(_messages(readings))
+    assert wait(lambda: not feed._thread.is_alive(), 60), "the feed should stop on a full store"
+    with pytest.raises(DataError, match="full"):
+        feed.stop()
+    kept = _count(store)
+    assert 0 < kept < len(readings)
+    # room again: the broker still holds every reading not acknowledged
+    feed = LiveFeed(sample_city, store, broker.address, client_id="t-full", watch=False).start()
+    assert wait(lambda: _count(store) >= len(readings), 60), _count(store)
+    feed.stop()
+    _assert_exactly(store, readings)
+
+
+def test_bad_broker_address_is_one_line_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "twin.cli", "live", str(SAMPLE_CITY),
+                           "--broker", "localhost:notaport", "--store", str(tmp_path / "s")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "is not HOST:PORT" in proc.stderr
