@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import trimesh
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from geodata.errors import DataError
+from geodata.errors import DataError, DataWarning, describe_ids
 
 __all__ = ["Placement", "BimModel", "read_bim", "read_ifc", "read_mesh_model",
            "IFC_SKIPPED", "GEOMETRY_LIBRARY", "MESH_SUFFIXES"]
@@ -197,8 +198,10 @@ def read_ifc(path: str | os.PathLike, *, crs, placement: Placement | None = None
     path = Path(path)
     crs = _city_crs(crs, path)
     ifc = _open_ifc(path, ifcopenshell)
+    _warn_if_truncated(ifc, path)
     unit = float(ifcopenshell.util.unit.calculate_unit_scale(ifc))
     vertices, faces, face_element, elements = _ifc_geometry(ifc, path, threads)
+    _warn_lost_elements(ifc, elements, path)
     if placement is not None:
         transform = _Similarity(math.radians(placement.rotation_deg), 1.0, placement.x,
                                 placement.y, placement.z)
@@ -226,6 +229,33 @@ def _open_ifc(path: Path, ifcopenshell):
         raise DataError(f"is not a readable IFC file ({type(exc).__name__}: {exc})",
                         file=path, fix="re-export the model as IFC2X3 or IFC4 (STEP .ifc)"
                         ) from None
+
+
+def _warn_if_truncated(ifc, path: Path) -> None:
+    """Warn when a STEP file stops before ``END-ISO-10303-21;`` (a cut copy or download)."""
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - 2048))
+        tail = f.read()
+    if b"END-ISO-10303-21" in tail:
+        return
+    ids = [e.id() for e in ifc]
+    last = f"#{max(ids)}" if ids else "none"
+    warnings.warn(f"{path}: the file is truncated (it does not end with END-ISO-10303-21;): "
+                  f"{len(ids)} entities were read, the last is {last}; everything after it is "
+                  "lost. Fix: copy or export the IFC file again", DataWarning, stacklevel=3)
+
+
+def _warn_lost_elements(ifc, elements: pd.DataFrame, path: Path) -> None:
+    """Warn naming the elements with a representation whose geometry could not be built."""
+    built = set(elements["guid"])
+    lost = [e for e in ifc.by_type("IfcProduct")
+            if e.Representation is not None and not any(e.is_a(t) for t in IFC_SKIPPED)
+            and getattr(e, "GlobalId", None) not in built]
+    if lost:
+        names = [f"{e.is_a()} #{e.id()} {e.Name or ''}".strip() for e in lost]
+        warnings.warn(f"{path}: {len(lost)} elements have a representation whose geometry "
+                      f"could not be built and are left out: {describe_ids(names)}",
+                      DataWarning, stacklevel=3)
 
 
 def _ifc_geometry(ifc, path: Path, threads: int | None):

@@ -255,3 +255,47 @@ def test_mesh_model_needs_a_placement(tmp_path):
     bad.write_bytes(b"glTF this is not a binary glTF")
     with pytest.raises(DataError, match="not a readable mesh"):
         read_mesh_model(bad, crs="EPSG:25832", placement=Placement(0, 0))
+
+
+# -- truncated and partly broken IFC files -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def school_ifc(sample_city_path):
+    return sample_city_path.parent / "bim" / "school.ifc"
+
+
+def test_truncated_ifc_warns_naming_what_was_read(school_ifc, tmp_path):
+    from geodata.errors import DataWarning
+    whole = read_ifc(school_ifc, crs=4547)
+    text = school_ifc.read_bytes()
+    cut = tmp_path / "cut.ifc"
+    cut.write_bytes(text[: len(text) // 5])
+    last = int(text[: len(text) // 5].decode().rsplit("\n#", 2)[-2].split("=")[0])
+    with pytest.warns(DataWarning, match=rf"truncated.*the last is #{last}\b.*lost"):
+        part = read_ifc(cut, crs=4547)
+    assert 0 < len(part.elements) < len(whole.elements)
+    assert set(part.elements["guid"]) <= set(whole.elements["guid"])
+
+
+def test_ifc_cut_before_any_geometry_is_an_error(school_ifc, tmp_path):
+    from geodata.errors import DataWarning
+    cut = tmp_path / "head.ifc"
+    text = school_ifc.read_bytes()
+    cut.write_bytes(text[:text.index(b"IFCEXTRUDEDAREASOLID")])
+    with pytest.warns(DataWarning, match="truncated"):
+        with pytest.raises(DataError, match="head.ifc"):
+            read_ifc(cut, crs=4547)
+
+
+def test_element_whose_geometry_cannot_be_built_is_named(school_ifc, tmp_path):
+    import re
+    from geodata.errors import DataWarning
+    text = school_ifc.read_text()
+    solid = re.search(r"IFCEXTRUDEDAREASOLID\((#\d+),(#\d+),(#\d+),[^)]*\)", text)
+    flat = f"IFCEXTRUDEDAREASOLID({solid[1]},{solid[2]},{solid[3]},0.)"   # zero depth
+    broken = tmp_path / "broken.ifc"
+    broken.write_text(text.replace(solid[0], flat, 1))
+    owner = ifcopenshell.open(str(school_ifc)).by_type("IfcWall")[0]
+    with pytest.warns(DataWarning, match=rf"1 elements have a representation.*IfcWall #{owner.id()}"):
+        model = read_ifc(broken, crs=4547)
+    assert owner.GlobalId not in set(model.elements["guid"])
