@@ -18,7 +18,7 @@ from scenes import style
 from scenes.frame import LocalFrame
 from scenes.geometry import grid_triangles
 from scenes.tilecontent import TileMesh, box_volume, encode_glb, smooth_normals
-from scenes.water import water_surface
+from scenes.water import grid_transform, water_surface
 
 __all__ = ["terrain_tileset", "flood_tileset", "decimation_error", "DEPTH_COLORS"]
 
@@ -127,10 +127,7 @@ def flood_tileset(run, terrain, frame: LocalFrame, folder: Path, *, min_depth: f
     if "elevation" in ds and ds["elevation"].shape == depth.shape:
         kw["depth_elevation"] = np.asarray(ds["elevation"].values, float)
     if depth.shape != terrain.shape:
-        from affine import Affine
-        x, y = np.asarray(ds["x"].values, float), np.asarray(ds["y"].values, float)
-        dx, dy = x[1] - x[0], y[1] - y[0]
-        kw["depth_transform"] = Affine(dx, 0, x[0] - dx / 2, 0, dy, y[0] - dy / 2)
+        kw["depth_transform"] = grid_transform(ds["x"].values, ds["y"].values)
     step = max(1, int(np.ceil(max(terrain.shape) / max_cells)))
     surface = water_surface(terrain.data, depth, terrain.transform, origin=frame.origin,
                             min_depth=min_depth, step=step, lift=0.05, **kw)

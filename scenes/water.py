@@ -21,7 +21,7 @@ from affine import Affine
 
 from scenes.geometry import grid_triangles
 
-__all__ = ["water_surface", "draped_surface", "clip_surface", "sample_grid"]
+__all__ = ["water_surface", "draped_surface", "clip_surface", "sample_grid", "grid_transform"]
 
 
 def sample_grid(values: np.ndarray, transform: Affine, x, y, *,
@@ -108,12 +108,11 @@ def clip_surface(x, y, base, f, triangles) -> tuple[np.ndarray, np.ndarray, np.n
     a, b, c = part.T
     one_wet = f[a] > 0
     edges = np.concatenate([np.column_stack([a, b]), np.column_stack([a, c])])
-    key = np.sort(edges, axis=1)
-    uniq, inv = np.unique(key, axis=0, return_inverse=True)
-    inv = inv.ravel()
-    i, j = uniq.T
-    t = f[i] / (f[i] - f[j])
     n = len(f)
+    key = edges.min(axis=1) * n + edges.max(axis=1)          # one integer per undirected edge
+    uniq, inv = np.unique(key, return_inverse=True)
+    i, j = np.divmod(uniq, n)
+    t = f[i] / (f[i] - f[j])
     cross = np.column_stack([x[i] + t * (x[j] - x[i]), y[i] + t * (y[j] - y[i]),
                              base[i] + t * (base[j] - base[i]), np.zeros(len(i))])
     ab, ac = inv[:len(part)] + n, inv[len(part):] + n
@@ -122,10 +121,26 @@ def clip_surface(x, y, base, f, triangles) -> tuple[np.ndarray, np.ndarray, np.n
     quad_b = np.column_stack([ab, c, ac])[~one_wet]
     points = np.concatenate([np.column_stack([x, y, base, np.maximum(f, 0)]), cross])
     faces = np.concatenate([keep_full, single, quad_a, quad_b])
-    used = np.unique(faces)
-    remap = np.full(len(points), -1, np.int64)
-    remap[used] = np.arange(len(used))
+    mask = np.zeros(len(points), bool)
+    mask[faces.ravel()] = True
+    used = np.flatnonzero(mask)
+    remap = np.cumsum(mask) - 1
     return points[used], remap[faces], used < n
+
+
+def grid_transform(x, y) -> Affine:
+    """The affine transform of a regular grid from its cell-centre coordinates.
+
+    Examples
+    --------
+    >>> grid_transform(np.array([0.5, 1.5, 2.5]), np.array([1.5, 0.5]))
+    Affine(1.0, 0.0, 0.0,
+           0.0, -1.0, 2.0)
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    dx = float(x[1] - x[0]) if x.size > 1 else 1.0
+    dy = float(y[1] - y[0]) if y.size > 1 else -1.0
+    return Affine(dx, 0.0, float(x[0]) - dx / 2, 0.0, dy, float(y[0]) - dy / 2)
 
 
 def _terrain_grid(elevation, transform, step):
