@@ -12,7 +12,8 @@ A manifest names the city's CRS and, per layer, the file it comes from::
     height = "height"            # attribute names (optional)
     storeys = "storeys"
     [roads]
-    path = "roads.gpkg"
+    path = "roads.gpkg"          # or an OpenStreetMap extract: "hubei.osm.pbf"
+                                 # (format = "osm" for other names; buildings too)
     [water]
     path = "water.gpkg"
     [landuse]
@@ -30,7 +31,12 @@ A manifest names the city's CRS and, per layer, the file it comes from::
     [places]
     lake = { x = 585800.0, y = 3362500.0 }
 
-Relative paths are resolved against the manifest's folder.
+Relative paths are resolved against the manifest's folder. Every table is
+checked against ``_SCHEMA`` first: an unknown key (with a "did you mean"),
+a value of the wrong type (a number written as text, a table written as a
+list), a missing required key, an unreadable CRS code or time zone is a
+one-line :class:`geodata.DataError` before any file is read. Places farther
+than 20 km (or the city's diagonal) outside the city are refused.
 """
 from __future__ import annotations
 
