@@ -1,0 +1,232 @@
+"""The traffic engine's adapter: City + ``[traffic]`` -> :class:`simulations.traffic.TrafficModel`,
+and traffic frames -> KPIs, events, the counter fit and the trips.
+
+The modules of this package: :mod:`.network` (roads -> directed links),
+:mod:`.demand` (zones, gravity, daily profile), :mod:`.calibration`
+(counters, OD fit, run-time nudges), :mod:`.disruption` (water depth, closures,
+incidents -> link factors), :mod:`.settings` (the ``[traffic]`` table) and
+:mod:`.outcome` (KPIs, events, extra groups).
+
+In a run the adapter adds the demand interval by interval (the profile and the
+calibrator apply to each interval), starts ``warmup`` before the scenario start
+so the roads are loaded at ``t = 0``, and at each exchange reads the flood's
+``road_depth_m()`` (when the scenario has a flood) to slow and close roads.
+
+Examples
+--------
+>>> from twin.engines import adapter
+>>> adapter("traffic").tables
+('traffic',)
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from twin.engines import Adapter, Outcome, register
+from twin.engines.traffic import calibration as _cal
+from twin.engines.traffic import demand as _demand
+from twin.engines.traffic import outcome as _outcome
+from twin.engines.traffic.disruption import link_factors, pregnolato_factor
+from twin.engines.traffic.network import CityNetwork, city_network
+from twin.engines.traffic.settings import TrafficSettings, apply_change, check_roads, \
+    parse_traffic
+
+__all__ = ["TrafficAdapter", "CityNetwork", "city_network", "pregnolato_factor"]
+
+_LINK_VARS = ("flow", "density", "speed", "vehicles")
+_MIN_RATE_VPS = 1.0 / 3600.0
+"""OD pairs below 1 veh/h in an interval are left out (about 0.4 % of the sample's trips)."""
+_COHORT_S = 30.0
+"""Engine cohorts (s): vehicles entering a link within 30 s share one packet (half the cost
+of the engine's 10 s on the sample, same flows)."""
+_TRIP_BIN_S = 300.0
+"""Departures of one OD pair within 5 min form one trip group."""
+
+
+@register
+class TrafficAdapter(Adapter):
+    """The traffic engine in a scenario run (see the module docstring)."""
+
+    name = "traffic"
+    order = 10
+    tables = ("traffic",)
+    title = "Traffic"
+
+    def __init__(self, scenario, city) -> None:
+        super().__init__(scenario, city)
+        s: TrafficSettings = self.settings
+        check_roads(s, city.roads["id"], scenario.source)
+        self.net = city_network(city.roads)
+        self.zones = _demand.city_zones(city.buildings, self.net.nodes, self.net.core,
+                                        zone_size_m=s.zone_size_m,
+                                        trips_per_resident=s.trips_per_resident,
+                                        gateways=self.net.gateways())
+        z = self.zones.table
+        times = _demand.free_flow_times(self.net.road, self.zones.nodes) / 60.0
+        self.od_daily = _demand.gravity(z["productions"], z["attractions"], times)
+        self.counters = _cal.match_counters(city.sensors.stations, city.roads, self.net,
+                                            max_m=s.calibration.max_distance_m)
+        self._fit_counters()
+        from simulations.traffic import TrafficModel
+        self._model = TrafficModel(self.net.road, routing=s.routing, dt_s=s.time_step_s,
+                                   cohort_s=_COHORT_S, trip_bin_s=_TRIP_BIN_S)
+        self._roads = self.net.links["road"].to_numpy(str)
+        self._fixed = np.isin(self._roads, list(s.closures))
+        self._speed = np.ones(self.net.n_links)
+        self._cap = np.ones(self.net.n_links)
+        self._apply_factors(None, 0.0)
+        self._added = -s.warmup_s                 # demand added up to (scenario time)
+        self._last = (0.0, None)                  # calibrator: (time, entered per link)
+        if s.warmup_s > 0:
+            self._add_demand(0.0)
+            self._model.advance(s.warmup_s)
+        self._model.state()                       # frame means start at t = 0
+        self._entered0 = self._entered()
+        self._last = (0.0, self._entered0)
+
+    # -- set-up ---------------------------------------------------------------------
+    def _period_share(self) -> float:
+        """Mean share of the daily trips per hour over the scenario period."""
+        pieces = _demand.profile_rate(self.settings.profile, self.scenario.start, 0.0,
+                                      self.scenario.duration_s)
+        return sum((b - a) * r for a, b, r in pieces) / self.scenario.duration_s * 3600.0
+
+    def _fit_counters(self) -> None:
+        """Fit the OD matrix to the counters' mean readings over the period."""
+        s, n = self.settings, len(self.zones)
+        ids = self.counters["counter"].tolist()
+        self.incidence = _cal.path_incidence(self.net.road, self.zones.nodes,
+                                             list(self.counters["links"]))
+        self.readings = _cal.counter_readings(self.city.sensors.readings, ids,
+                                              self.scenario.start, self.scenario.end)
+        prior = self.od_daily * self._period_share() * s.demand_scale
+        self.fit_factor, self.global_factor = np.ones((n, n)), 1.0
+        if s.calibration.enabled and ids:
+            self.fit_factor, self.global_factor = _cal.fit_od(
+                prior, self.incidence, self.readings.to_numpy(float),
+                strength=s.calibration.strength)
+        self.fit = self.counters[["counter", "road", "name", "x", "y"]].assign(
+            reading_vph=self.readings.to_numpy(float),
+            prior_vph=np.einsum("ij,ijk->k", prior, self.incidence),
+            fitted_vph=np.einsum("ij,ijk->k", prior * self.fit_factor, self.incidence))
+        self.calibrator = _cal.Calibrator(self.incidence, gain=s.calibration.gain,
+                                          clip=s.calibration.clip)
+
+    @classmethod
+    def parse(cls, raw: dict, ctx) -> TrafficSettings:
+        return parse_traffic(raw, ctx)
+
+    @classmethod
+    def apply_change(cls, raw: dict, key: str, value, source) -> str | None:
+        return apply_change(raw, key, value, source)
+
+    @property
+    def engine(self):
+        return self._model
+
+    # -- running --------------------------------------------------------------------
+    def _entered(self) -> np.ndarray:
+        return self._model.result()["entered"].to_numpy()
+
+    def _add_demand(self, until_s: float) -> None:
+        """Demand of ``[self._added, until_s)`` (scenario time) by the profile and factors."""
+        s = self.settings
+        od = self.od_daily * self.fit_factor * s.demand_scale
+        if s.calibration.enabled:
+            od = od * self.calibrator.factor
+        nodes = self.zones.nodes
+        o, d = np.nonzero(od > 0)
+        shift = s.warmup_s
+        for a, b, share in _demand.profile_rate(s.profile, self.scenario.start, self._added,
+                                                until_s):
+            rate = od[o, d] * share
+            keep = rate > _MIN_RATE_VPS
+            if keep.any():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")      # unroutable pairs count unserved
+                    self._model.add_demand(nodes[o[keep]], nodes[d[keep]], a + shift, b + shift,
+                                           rate[keep])
+        self._added = until_s
+
+    def _calibrate(self, now_s: float) -> None:
+        """Nudge the demand by the counters over the interval since the last call."""
+        t0, e0 = self._last
+        if not self.settings.calibration.enabled or len(self.counters) == 0 or now_s <= t0:
+            return
+        e1 = self._entered()
+        span = now_s - t0
+        flow = (e1 - e0) / span * 3600.0
+        model = np.array([flow[list(ls)].sum() for ls in self.counters["links"]])
+        start = self.scenario.start
+        reading = _cal.counter_readings(
+            self.city.sensors.readings, self.counters["counter"].tolist(),
+            start + pd.Timedelta(seconds=t0), start + pd.Timedelta(seconds=now_s))
+        self.calibrator.update(now_s, reading.to_numpy(float), model)
+        self._last = (now_s, e1)
+
+    def _apply_factors(self, depth, time_s: float) -> None:
+        speed, cap = link_factors(self._roads, depth, self._closed_depth(), self._fixed,
+                                  self.settings.incidents, time_s)
+        if not np.array_equal(speed, self._speed):
+            self._model.set_speed_factor(np.arange(speed.size), speed)
+            self._speed = speed
+        changed = np.flatnonzero(cap != self._cap)
+        if changed.size:
+            self._model.set_capacity_factor(changed, cap[changed])
+            self._cap = cap
+
+    def _closed_depth(self) -> float:
+        if self.settings.closed_depth_m is not None:
+            return self.settings.closed_depth_m
+        flood = self.scenario.engines.get("flood")
+        return getattr(getattr(flood, "impacts", None), "road_closed_depth_m", None) or 0.3
+
+    def exchange(self, others: dict) -> None:
+        """Read the flood's road depths (when there is a flood); apply closures and incidents."""
+        flood = others.get("flood")
+        depth = flood.road_depth_m() if flood is not None else None
+        now = self._model.time_s - self.settings.warmup_s
+        self._apply_factors(depth, now)
+
+    def advance(self, until_s: float) -> None:
+        """Nudge by the counters, add the next interval's demand and advance."""
+        now = self._model.time_s - self.settings.warmup_s
+        self._calibrate(now)
+        if until_s > self._added:
+            self._add_demand(until_s)
+        self._model.advance(until_s + self.settings.warmup_s)
+
+    # -- storing --------------------------------------------------------------------
+    def static(self) -> xr.Dataset:
+        return _outcome.link_table(self.net, self._model.length_eff)
+
+    def frame(self) -> xr.Dataset:
+        st = self._model.state()
+        b = self._model.balance()
+        ds = st[list(_LINK_VARS)].astype("float32")
+        ds["capacity_factor"] = ("link", self._cap.astype("float32"))
+        ds["speed_factor"] = ("link", self._speed.astype("float32"))
+        for key in ("waiting", "arrived", "demanded", "unserved"):
+            ds[key] = ((), b[key], {"units": "veh"})
+        return ds
+
+    def result(self) -> xr.Dataset:
+        return self._model.result().drop_vars("mean_travel_time")
+
+    def provenance(self) -> dict:
+        out = super().provenance()
+        out.update(zones=len(self.zones), counters=len(self.counters),
+                   global_factor=self.global_factor, warmup_s=self.settings.warmup_s,
+                   travel_time=self._model.travel_time_stats())
+        return out
+
+    def finish(self, frames: xr.Dataset) -> Outcome:
+        return _outcome.outcome(self, frames)
+
+    @classmethod
+    def summary(cls, run) -> list[str]:
+        return _outcome.summary_lines(run)
