@@ -51,9 +51,11 @@ import pandas as pd
 import pyogrio
 import pyogrio.errors
 import shapely
+from pyproj import Transformer
 
 from geodata.attributes import warn_ids
 from geodata.buildings import building_columns
+from geodata.crs import parse_crs
 from geodata.errors import DataError
 from geodata.raster import Raster
 from geodata.vector import prepare_layer, read_frame
@@ -134,7 +136,8 @@ def osm_tag(gdf: pd.DataFrame, key: str) -> pd.Series:
 
 # -- roads -------------------------------------------------------------------
 
-def read_osm_roads(path: str | os.PathLike, *, crs, split: bool = True) -> gpd.GeoDataFrame:
+def read_osm_roads(path: str | os.PathLike, *, crs, split: bool = True,
+                   bounds: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
     """Read the motor roads of an OpenStreetMap extract as the twin's road layer.
 
     ``lanes`` (per direction) come from ``lanes:forward``/``lanes:backward``,
@@ -153,6 +156,9 @@ def read_osm_roads(path: str | os.PathLike, *, crs, split: bool = True) -> gpd.G
         CRS to reproject to (the city's).
     split : bool
         Cut ways at shared nodes (junctions).
+    bounds : (xmin, ymin, xmax, ymax), optional
+        Only ways that reach into this box, given in ``crs`` (e.g. the
+        terrain's bounds): reads a city out of a country extract.
 
     Returns
     -------
@@ -166,7 +172,7 @@ def read_osm_roads(path: str | os.PathLike, *, crs, split: bool = True) -> gpd.G
     >>> roads = read_osm_roads(pyrosm.get_data("test_pbf"), crs=3067)  # doctest: +SKIP
     """
     path = _check_file(path, "roads")
-    gdf, broken = _read_osm(path, "lines", "highway IS NOT NULL")
+    gdf, broken = _read_osm(path, "lines", "highway IS NOT NULL", crs, bounds)
     highway = gdf["highway"].astype(str).str.strip().str.lower()
     keep = highway.isin(list(HIGHWAY_DEFAULTS)).to_numpy()
     if not keep.any():
@@ -278,15 +284,17 @@ def _split_at_shared_nodes(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 # -- buildings -----------------------------------------------------------------
 
 def read_osm_buildings(path: str | os.PathLike, *, crs, dtm: Raster | None = None,
-                       default_height: float = 9.0,
-                       storey_height: float = 3.0) -> gpd.GeoDataFrame:
+                       default_height: float = 9.0, storey_height: float = 3.0,
+                       bounds: tuple[float, float, float, float] | None = None
+                       ) -> gpd.GeoDataFrame:
     """Read the buildings of an OpenStreetMap extract as the twin's building layer.
 
     Every closed way and multipolygon relation with a ``building`` tag other
     than ``no``. Height from ``height`` (metres; ``ft`` or ``'`` converted),
     else ``building:levels`` x ``storey_height``, else ``default_height``
     (with a warning listing the ids), as :func:`geodata.read_buildings`.
-    ``use`` from ``building`` through :data:`BUILDING_USE`.
+    ``use`` from ``building`` through :data:`BUILDING_USE`. ``bounds`` (in
+    ``crs``) keeps only the buildings reaching into that box.
 
     Returns
     -------
@@ -302,7 +310,7 @@ def read_osm_buildings(path: str | os.PathLike, *, crs, dtm: Raster | None = Non
     """
     path = _check_file(path, "buildings")
     gdf, broken = _read_osm(path, "multipolygons",
-                            "building IS NOT NULL AND building <> 'no'")
+                            "building IS NOT NULL AND building <> 'no'", crs, bounds)
     if len(gdf) == 0:
         raise DataError("holds no buildings (no area with a building tag)", file=path,
                         layer="multipolygons", fix="use an extract that covers buildings")
@@ -336,7 +344,7 @@ def _check_file(path, kind: str) -> Path:
     return path
 
 
-def _read_osm(path: Path, layer: str, where: str):
+def _read_osm(path: Path, layer: str, where: str, crs, bounds):
     try:
         layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     except (pyogrio.errors.DataSourceError, OSError) as exc:
@@ -346,7 +354,11 @@ def _read_osm(path: Path, layer: str, where: str):
     if layer not in layers:
         raise DataError(f"is not an OpenStreetMap file (layers: {', '.join(layers)})",
                         file=path, fix="give an .osm.pbf or .osm extract")
-    return read_frame(path, layer, where=where)
+    bbox = None
+    if bounds is not None:       # OSM files are in WGS 84 longitude/latitude
+        bbox = Transformer.from_crs(parse_crs(crs), 4326, always_xy=True).transform_bounds(
+            *bounds, densify_pts=21)
+    return read_frame(path, layer, where=where, bbox=bbox)
 
 
 def _subset(gdf, keep: np.ndarray, broken: np.ndarray):

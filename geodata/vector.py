@@ -113,7 +113,9 @@ def read_vector(path, *, crs, layer, kind, geometry, id_prefix) -> tuple[gpd.Geo
 
 
 def read_frame(path: str | os.PathLike, layer: str, *, where: str | None = None,
-               columns: Sequence[str] | None = None) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+               columns: Sequence[str] | None = None,
+               bbox: tuple[float, float, float, float] | None = None
+               ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Read one layer as it is, surviving geometries GEOS cannot build.
 
     A feature whose geometry cannot be built (for example an OpenStreetMap
@@ -129,6 +131,8 @@ def read_frame(path: str | os.PathLike, layer: str, *, where: str | None = None,
         OGR SQL filter, e.g. ``"highway IS NOT NULL"``.
     columns : sequence of str, optional
         Attribute columns to read (default: all).
+    bbox : (xmin, ymin, xmax, ymax), optional
+        Only features that intersect this box, in the layer's CRS.
 
     Returns
     -------
@@ -140,13 +144,14 @@ def read_frame(path: str | os.PathLike, layer: str, *, where: str | None = None,
     --------
     >>> gdf, broken = read_frame("roads.gpkg", "roads")  # doctest: +SKIP
     """
-    kw = {"layer": layer, "where": where, "columns": columns}
+    kw = {"layer": layer, "where": where, "bbox": bbox}
     try:
         try:
-            return pyogrio.read_dataframe(path, **kw), np.zeros(0, dtype=np.int64)
+            return (pyogrio.read_dataframe(path, columns=columns, **kw),
+                    np.zeros(0, dtype=np.int64))
         except shapely.errors.GEOSException:
-            gdf = pyogrio.read_dataframe(path, on_invalid="ignore", **kw)
-            _, _, wkb, _ = pyogrio.raw.read(path, layer=layer, where=where, columns=[])
+            gdf = pyogrio.read_dataframe(path, columns=columns, on_invalid="ignore", **kw)
+            _, _, wkb, _ = pyogrio.raw.read(path, columns=[], **kw)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
             pyogrio.errors.FieldError, pyogrio.errors.GeometryError) as exc:
         raise DataError(f"cannot be read ({exc})", file=path, layer=layer,

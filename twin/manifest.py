@@ -183,7 +183,7 @@ def _city_from_manifest(path: Path, m: dict) -> City:
             spec = m[name]
             file = src(spec["path"])
             if name == "roads" and _is_osm(spec, file):
-                city.roads = read_osm_roads(file, crs=crs)
+                city.roads = read_osm_roads(file, crs=crs, bounds=_bounds(terrain))
             else:
                 setattr(city, name, reader(file, crs=crs, layer=spec.get("layer")))
     for name, spec in m.get("layers", {}).items():
@@ -256,10 +256,15 @@ def _load_buildings(spec: dict, src, crs: CRS, terrain: Raster | None):
     kw = {k: spec[k] for k in ("default_height", "storey_height") if k in spec}
     file = src(spec["path"])
     if _is_osm(spec, file):
-        return read_osm_buildings(file, crs=crs, dtm=terrain, **kw)
+        return read_osm_buildings(file, crs=crs, dtm=terrain, bounds=_bounds(terrain), **kw)
     dsm = read_raster(src(spec["dsm"])) if "dsm" in spec else None
     kw.update({k: spec[k] for k in ("height", "storeys") if k in spec})
     return read_buildings(file, crs=crs, layer=spec.get("layer"), dsm=dsm, dtm=terrain, **kw)
+
+
+def _bounds(terrain: Raster | None):
+    """The terrain's bounds: an OSM extract is read only there."""
+    return None if terrain is None else terrain.bounds
 
 
 def _ground_buildings(b: gpd.GeoDataFrame, terrain: Raster) -> gpd.GeoDataFrame:

@@ -209,3 +209,15 @@ def test_extract_without_roads_or_buildings(tmp_path):
 
 def test_is_osm():
     assert is_osm("a/b.osm.pbf") and is_osm("B.OSM") and not is_osm("roads.gpkg")
+
+
+def test_bounds_read_only_the_ways_reaching_into_them(pbf, roads):
+    xmin, ymin, xmax, ymax = roads.total_bounds
+    box = (xmin, ymin, (xmin + xmax) / 2, (ymin + ymax) / 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        part = read_osm_roads(pbf, crs=FINNISH_TM, bounds=box)
+        buildings = read_osm_buildings(pbf, crs=FINNISH_TM, bounds=box)
+    reaching = set(roads.loc[roads.intersects(shapely.box(*box)), "osm_id"])
+    assert reaching <= set(part["osm_id"]) < set(roads["osm_id"])
+    assert buildings.intersects(shapely.box(*box).buffer(50)).all()
