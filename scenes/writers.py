@@ -46,12 +46,16 @@ class Writer:
         and its folder exists.
     description : str
         One line for help texts.
+    marker : str, optional
+        For a folder format: the file every output folder holds (e.g.
+        ``tileset.json``). A non-empty folder without it is not replaced.
     """
 
     name: str
     suffixes: tuple[str, ...]
     write: Callable[..., Path]
     description: str = ""
+    marker: str | None = None
 
     @property
     def is_folder(self) -> bool:
@@ -63,7 +67,8 @@ WRITERS: dict[str, Writer] = {}
 """Format name -> :class:`Writer`."""
 
 
-def register(name: str, suffixes, write: Callable[..., Path], description: str = "") -> Writer:
+def register(name: str, suffixes, write: Callable[..., Path], description: str = "",
+             marker: str | None = None) -> Writer:
     """Add (or replace) an export format.
 
     Examples
@@ -73,7 +78,7 @@ def register(name: str, suffixes, write: Callable[..., Path], description: str =
     ('.txt',)
     >>> del WRITERS["txt"]
     """
-    writer = Writer(name, tuple(s.lower() for s in suffixes), write, description)
+    writer = Writer(name, tuple(s.lower() for s in suffixes), write, description, marker)
     WRITERS[name] = writer
     return writer
 
@@ -167,6 +172,11 @@ def _check_suffix(writer: Writer, path: Path) -> None:
         if path.is_file():
             raise DataError(f"{writer.name} is written as a folder but this is a file",
                             file=path, fix="choose a new folder name or remove the file")
+        if (path.is_dir() and any(path.iterdir()) and writer.marker
+                and not (path / writer.marker).exists()):
+            raise DataError(f"the folder exists and holds no {writer.marker}: it is not a "
+                            f"{writer.name} export and would be replaced", file=path,
+                            fix="choose a new or empty folder")
         return
     if not any(name.endswith(s) for s in writer.suffixes):
         raise DataError(f"the file name does not end in {' or '.join(writer.suffixes)} "
@@ -207,4 +217,5 @@ def _scene(city, layers, terrain_step):
 register("glb", (".glb",), _glb, "binary glTF, one node per layer, y-up")
 register("vtm", (".vtm",), _vtm, "VTK multiblock for ParaView (.vtm and a folder of .vtp)")
 register("cityjson", (".city.json", ".json"), _cityjson, "CityJSON 2.0, LoD1 buildings")
-register("3dtiles", (), _tiles3d, "3D Tiles 1.1 folder (tileset.json and GLB tiles)")
+register("3dtiles", (), _tiles3d, "3D Tiles 1.1 folder (tileset.json and GLB tiles)",
+         marker="tileset.json")

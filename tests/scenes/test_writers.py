@@ -67,3 +67,15 @@ def test_options_reach_the_writer(city, tmp_path):
     path = write_scene(city, tmp_path / "c.city.json", "cityjson", terrain=False)
     kinds = {o["type"] for o in json.loads(path.read_text())["CityObjects"].values()}
     assert "TINRelief" not in kinds and "Building" in kinds
+
+
+def test_a_folder_that_is_not_a_tileset_is_not_replaced(city, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    with pytest.raises(DataError, match="tileset.json"):
+        write_scene(city, out, "3dtiles")
+    assert (out / "notes.txt").read_text() == "keep me"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert (write_scene(city, empty, "3dtiles") / "tileset.json").exists()
