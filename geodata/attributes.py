@@ -78,12 +78,14 @@ def text_column(gdf: gpd.GeoDataFrame, columns: Sequence[str]) -> pd.Series:
 
 
 def name_column(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    """The ``name`` column as text (empty where missing), or empty names."""
     if "name" not in gdf:
         return np.full(len(gdf), "", dtype=object)
     return gdf["name"].astype(object).where(gdf["name"].notna(), "").astype(str).to_numpy()
 
 
 def ordered_columns(gdf: gpd.GeoDataFrame, first: Sequence[str]) -> gpd.GeoDataFrame:
+    """``first`` columns, then the others, geometry last."""
     geometry = gdf.geometry.name
     rest = [c for c in gdf.columns if c not in first and c != geometry]
     return gdf[[*first, *rest, geometry]]

@@ -235,6 +235,7 @@ def _landmarks(f: Frame, sites: dict, w: dict) -> tuple[list[dict], dict]:
 
 def make_buildings(f: Frame, blocks: gpd.GeoDataFrame, sites: dict, w: dict,
                rng: np.random.Generator) -> tuple[gpd.GeoDataFrame, dict]:
+    """Landmarks on their sites plus lattice buildings; returns them and the BIM school."""
     marks, school = _landmarks(f, sites, w)
     marks = gpd.GeoDataFrame(pd.DataFrame(marks), geometry="geometry")
     marks["block"] = -1

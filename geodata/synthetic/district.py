@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
 
 @dataclass
 class District:
+    """Every layer of the district in local metres (shifted to the CRS on writing)."""
+
     frame: Frame
     terrain: np.ndarray
     water: gpd.GeoDataFrame
@@ -109,6 +111,7 @@ class District:
 
 
 def build_district(seed: int, scale: float) -> District:
+    """Build every layer in memory from one seeded generator (the order of draws matters)."""
     rng = np.random.default_rng(seed)
     f = district_frame(scale)
     shapes = water_shapes(f, rng)

@@ -50,6 +50,7 @@ class Frame:
 
 
 def district_frame(scale: float) -> Frame:
+    """The frame of a district ``scale`` times 4 km x 3 km, centred on :data:`CENTRE_LONLAT`."""
     to_gk = Transformer.from_crs(4326, CRS_EPSG, always_xy=True)
     cx, cy = to_gk.transform(*CENTRE_LONLAT)
     width, height = 4000.0 * scale, 3000.0 * scale
@@ -65,6 +66,7 @@ def scale_of(f: Frame) -> float:
 
 # -- terrain ---------------------------------------------------------------
 def cell_centres(f: Frame) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` meshgrids of the terrain cell centres in local metres (row 0 north)."""
     cols, rows = int(round(f.width / CELL)), int(round(f.height / CELL))
     x = (np.arange(cols) + 0.5) * CELL
     y = f.height - (np.arange(rows) + 0.5) * CELL
@@ -72,10 +74,12 @@ def cell_centres(f: Frame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def local_transform(f: Frame) -> Affine:
+    """Affine transform of the terrain grid in local metres."""
     return Affine(CELL, 0, 0, 0, -CELL, f.height)
 
 
 def rasterize_mask(f: Frame, geoms, all_touched: bool = False) -> np.ndarray:
+    """Boolean terrain-grid mask of the cells covered by ``geoms``."""
     geoms = [g for g in np.atleast_1d(geoms) if g is not None and not g.is_empty]
     shape = (int(round(f.height / CELL)), int(round(f.width / CELL)))
     if not geoms:
@@ -85,9 +89,11 @@ def rasterize_mask(f: Frame, geoms, all_touched: bool = False) -> np.ndarray:
 
 
 def smooth_noise(shape, rng: np.random.Generator, sigma_cells: float) -> np.ndarray:
+    """Gaussian-smoothed white noise with unit standard deviation."""
     field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma_cells, mode="reflect")
     return field / field.std()
 
 
 def point_xy(g) -> np.ndarray:
+    """``(x, y)`` of a point on the surface of ``g``."""
     return shapely.get_coordinates(shapely.point_on_surface(g))[0]

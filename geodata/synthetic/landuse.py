@@ -16,6 +16,7 @@ _ZONE_CLASS = {"residential_high": "residential", "residential_mid": "residentia
 
 def make_landuse(f: Frame, w: dict, hill, roads: gpd.GeoDataFrame,
              blocks: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Polygons covering the district: water, roads, forest, zoned blocks and park."""
     water = shapely.union_all([w["river"], w["lake"], w["canal"]])
     road = shapely.difference(shapely.intersection(shapely.union_all(shapely.buffer(
         roads.geometry.values, roads["class"].map(ROAD_WIDTH).values / 2, quad_segs=2)),

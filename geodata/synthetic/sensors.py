@@ -41,6 +41,7 @@ def _spread(points: np.ndarray, n: int, first: np.ndarray) -> np.ndarray:
 
 def make_stations(f: Frame, w: dict, roads: gpd.GeoDataFrame, sites: dict,
               rng: np.random.Generator) -> pd.DataFrame:
+    """Rain gauges, water-level gauges, traffic counters and crowd counters."""
     rows = []
     gauges = [(0.12, 0.18), (0.42, 0.30), (0.80, 0.14), (0.36, 0.82), (0.86, 0.62), (0.60, 0.55)]
     for k, (fx, fy) in enumerate(gauges):
@@ -129,6 +130,7 @@ def _lake(rain_mm_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def make_readings(stations: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """72 h of 5-minute readings of every station (long format, values as text)."""
     n = HOURS * 3600 // STEP_S
     t_h = np.arange(n) * STEP_S / 3600.0
     clock = (t_h % 24)

@@ -21,14 +21,17 @@ def bank_y(f: Frame, x: np.ndarray) -> np.ndarray:
 
 
 def levee_y(f: Frame, x: np.ndarray) -> np.ndarray:
+    """Northing (local) of the levee crest line."""
     return bank_y(f, x) - 45.0
 
 
 def riverfront_y(f: Frame, x: np.ndarray) -> np.ndarray:
+    """Northing (local) of the riverfront road."""
     return levee_y(f, x) - 80.0
 
 
 def water_shapes(f: Frame, rng: np.random.Generator) -> dict:
+    """River, levee and riverfront lines, riverside strip, lake, canal and pump site."""
     xs = np.linspace(-50, f.width + 50, 201)
     bank = np.column_stack([xs, bank_y(f, xs)])
     river = shapely.Polygon(np.vstack([bank, [[f.width + 50, f.height + 50],
@@ -62,6 +65,7 @@ def water_shapes(f: Frame, rng: np.random.Generator) -> dict:
 
 
 def water_layer(w: dict) -> gpd.GeoDataFrame:
+    """The water layer: river, lake and canal with their normal levels."""
     return gpd.GeoDataFrame({"id": ["W001", "W002", "W003"],
                              "kind": ["river", "lake", "canal"],
                              "name": ["Yangtze River (Chang Jiang)", "Yanglan Lake",
