@@ -6,10 +6,16 @@ the broker keeps every reading not yet acknowledged while the feed is away.
 Messages are gathered into batches (``batch_size`` messages or
 ``batch_seconds``, whichever comes first, or as soon as the broker pauses),
 checked (:mod:`twin.sensors.payload`), written in one store transaction with
-the quarantine and the alerts they raise (:class:`twin.sensors.watch.Watch`),
-and only then acknowledged (PUBACK). A crash before the commit loses nothing:
-the broker redelivers; a crash between commit and PUBACK redelivers readings
-already stored, which the store's ``(sensor_id, time)`` key drops.
+their quarantine rows, and only then acknowledged (PUBACK). A crash before the
+commit loses nothing: the broker redelivers; a crash between commit and PUBACK
+redelivers readings already stored, which the store's ``(sensor_id, time)`` key
+drops.
+
+Alerts (:class:`twin.sensors.watch.Watch`) run on the readings stored since
+their last run, every ``watch_seconds``, off the acknowledgement path; their
+events are stored with a watermark (the commit time of the last reading
+watched) in one transaction, so after a crash the readings not yet watched are
+watched on restart: every event is raised once.
 
 When the broker goes away the feed reconnects with a doubling back-off
 (0.5 s to 30 s) and carries on. A store that cannot be written (read-only
@@ -42,6 +48,7 @@ from twin.sensors.watch import Watch
 __all__ = ["LiveFeed", "FeedStats", "parse_broker", "run_live"]
 
 log = logging.getLogger("twin.live")
+_WATERMARK = "watched_until_received_ns"
 _FATAL_REFUSALS = ("Bad user name or password", "Not authorized", "Client identifier not valid",
                    "Banned", "Bad authentication method")
 
@@ -111,8 +118,8 @@ class LiveFeed:
     def __init__(self, sensors, store, broker: str = "127.0.0.1:1883", *,
                  client_id: str = "twin-live", username: str | None = None,
                  password: str | None = None, tls_ca=None, tls: bool = False,
-                 topic_prefix: str = "twin/sensors", batch_size: int = 2000,
-                 batch_seconds: float = 0.2, session_expiry_s: int = 7 * 86400,
+                 topic_prefix: str = "twin/sensors", batch_size: int = 5000,
+                 batch_seconds: float = 0.2, watch_seconds: float = 1.0, session_expiry_s: int = 7 * 86400,
                  keepalive_s: int = 30, on_event: Callable | None = None,
                  on_alarm: Callable | None = None, watch: Watch | bool | None = None,
                  max_bytes: int | None = None) -> None:
@@ -127,6 +134,8 @@ class LiveFeed:
         self.tls_ca, self.tls = tls_ca, bool(tls or tls_ca)
         self.prefix = topic_prefix.rstrip("/") + "/"
         self.batch_size, self.batch_seconds = int(batch_size), float(batch_seconds)
+        self.watch_seconds = float(watch_seconds)
+        self._unwatched: list[pd.DataFrame] = []
         self.session_expiry_s, self.keepalive_s = int(session_expiry_s), int(keepalive_s)
         self.on_event, self.on_alarm = on_event, on_alarm
         self.watch = Watch(self.stations) if watch is None or watch is True else (watch or None)
@@ -172,10 +181,13 @@ class LiveFeed:
         store = SensorStore(self.store_path, create=True, max_bytes=self.max_bytes)
         try:
             if self.watch is not None:
-                self.watch.prime(store.recent(self.watch.history))
+                mark = int(store.meta(_WATERMARK, "0"))
+                self.watch.prime(store.recent(self.watch.history, received_until=mark))
+                self._unwatched = [store.received_after(mark)]
             client = self._client()
             self._loop(client, store)
             self._flush(client, store, ack=self._connected)
+            self._run_watch(store)
             if self._connected:
                 client.disconnect()
                 client.loop_write()
@@ -192,7 +204,7 @@ class LiveFeed:
             log.error("live feed stopped: %s", exc)
 
     def _loop(self, client, store: SensorStore) -> None:
-        delay, next_tick = 0.5, _time.monotonic() + 1.0
+        delay, next_watch = 0.5, _time.monotonic()
         while not self._stop.is_set():
             if client.socket() is None and not self._reconnect(client):
                 self._stop.wait(delay)
@@ -216,9 +228,9 @@ class LiveFeed:
             if self._pending and (read == 0 or len(self._pending) >= self.batch_size or
                                   _time.monotonic() - self._first_pending >= self.batch_seconds):
                 self._flush(client, store, ack=True)
-            if self.watch is not None and _time.monotonic() >= next_tick:
-                next_tick = _time.monotonic() + 1.0
-                self._store_events(store, self.watch.tick())
+            if self.watch is not None and _time.monotonic() >= next_watch:
+                self._run_watch(store)
+                next_watch = _time.monotonic() + self.watch_seconds
 
     # -- MQTT -------------------------------------------------------------------------
 
@@ -313,9 +325,9 @@ class LiveFeed:
         decoded = decode_messages(batch, self._kinds, prefix=self.prefix)
         with store.transaction():
             new = store.add_readings(decoded.readings)
-            events = self.watch.update(new) if self.watch is not None else None
-            store.add_events(events)
             store.add_quarantine(decoded.quarantine)
+        if self.watch is not None and len(new):
+            self._unwatched.append(new)
         if ack:
             for m in batch:
                 if m.qos > 0:
@@ -324,13 +336,23 @@ class LiveFeed:
         self.stats.stored += len(new)
         self.stats.duplicates += len(decoded.readings) - len(new)
         self.stats.quarantined += len(decoded.quarantine)
-        self._emit(events)
 
-    def _store_events(self, store: SensorStore, events: pd.DataFrame) -> None:
-        if len(events):
+    def _run_watch(self, store: SensorStore) -> None:
+        """Alerts on the readings stored since the last run, and stale sensors."""
+        if self.watch is None:
+            return
+        new = [f for f in self._unwatched if len(f)]
+        self._unwatched = []
+        batch = pd.concat(new, ignore_index=True) if new else None
+        events = [self.watch.update(batch)] if batch is not None else []
+        events.append(self.watch.tick())
+        events = pd.concat([e for e in events if len(e)] or events[:1], ignore_index=True)
+        if len(events) or batch is not None:
             with store.transaction():
                 store.add_events(events)
-            self._emit(events)
+                if batch is not None:
+                    store.set_meta(_WATERMARK, str(int(batch["received"].max())))
+        self._emit(events)
 
     def _emit(self, events: pd.DataFrame | None) -> None:
         if events is None or len(events) == 0:

@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL, severity TEXT NOT NULL,
     "where" TEXT NOT NULL, x REAL, y REAL, message TEXT NOT NULL, engine TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS readings_by_received ON readings (received);
 """
 _FIX_WRITE = "give the store a folder you can write to, on a disk with free space"
 
@@ -168,7 +170,8 @@ class SensorStore:
             raise
 
     def add_readings(self, readings: pd.DataFrame) -> pd.DataFrame:
-        """Store readings not stored before; returns those (duplicates by sensor and time dropped).
+        """Store readings not stored before; returns those (duplicates by sensor and time
+        dropped), with a ``received`` column (commit time, int64 ns).
 
         Parameters
         ----------
@@ -185,9 +188,19 @@ class SensorStore:
         rows = con.execute("SELECT sensor_id, time, value FROM incoming AS i WHERE NOT EXISTS "
                            "(SELECT 1 FROM readings AS r WHERE r.sensor_id = i.sensor_id "
                            "AND r.time = i.time)").fetchall()
+        received = _time.time_ns()
         con.execute("INSERT OR IGNORE INTO readings SELECT sensor_id, time, value, ? FROM incoming",
-                    (_time.time_ns(),))
-        return _readings_frame(rows)
+                    (received,))
+        return _readings_frame(rows).assign(received=np.int64(received))
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Keep a small setting with the data (inside :meth:`transaction`)."""
+        self._con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(value)))
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        """A setting kept by :meth:`set_meta`."""
+        row = self._con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else row[0]
 
     def add_quarantine(self, rows: Sequence[tuple[int, str, bytes, str]]) -> None:
         """Store rejected messages: ``(received_ns, topic, payload, reason)`` each."""
@@ -238,12 +251,22 @@ class SensorStore:
         return self._query_readings("SELECT sensor_id, max(time), value FROM readings "
                                     "GROUP BY sensor_id ORDER BY sensor_id", ())
 
-    def recent(self, per_sensor: int) -> pd.DataFrame:
-        """The last ``per_sensor`` readings of every sensor (to resume alerts after a restart)."""
+    def recent(self, per_sensor: int, *, received_until: int | None = None) -> pd.DataFrame:
+        """The last ``per_sensor`` readings of every sensor (to resume alerts after a restart),
+        among those committed at or before ``received_until`` (ns) when given."""
+        until = np.iinfo(np.int64).max if received_until is None else int(received_until)
         return self._query_readings(
             "SELECT sensor_id, time, value FROM (SELECT sensor_id, time, value, row_number() "
-            "OVER (PARTITION BY sensor_id ORDER BY time DESC) AS n FROM readings) "
-            "WHERE n <= ? ORDER BY sensor_id, time", (int(per_sensor),))
+            "OVER (PARTITION BY sensor_id ORDER BY time DESC) AS n FROM readings "
+            "WHERE received <= ?) WHERE n <= ? ORDER BY sensor_id, time", (until, int(per_sensor)))
+
+    def received_after(self, received: int) -> pd.DataFrame:
+        """Readings committed after ``received`` (ns), with their ``received`` column."""
+        rows = self._con.execute("SELECT sensor_id, time, value, received FROM readings WHERE "
+                                 "received > ? ORDER BY received", (int(received),)).fetchall()
+        frame = _readings_frame([r[:3] for r in rows])
+        frame["received"] = np.array([r[3] for r in rows], dtype=np.int64)
+        return frame
 
     def received(self) -> pd.DataFrame:
         """``sensor_id, time, received``: when each reading was committed (for latency figures)."""
