@@ -198,3 +198,27 @@ def test_bad_broker_address_is_one_line_error(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "is not HOST:PORT" in proc.stderr
+
+
+def test_readings_stored_but_not_yet_watched_raise_their_alarm_once(broker, sample_city,
+                                                                   tmp_path):
+    """A crash after the readings' commit and before the alert run: the alarm comes on restart,
+    and only once however often the feed restarts."""
+    store_path = tmp_path / "store"
+    store = open_store(store_path, create=True)
+    crossing = pd.DataFrame({"sensor_id": ["WL05", "WL05"],
+                             "time": pd.to_datetime(["2024-07-05T00:00Z", "2024-07-05T00:05Z"]),
+                             "value": [19.0, 20.4]})
+    with store.transaction():
+        store.add_readings(crossing)
+    store.close()
+    heard = []
+    for _ in range(2):
+        feed = LiveFeed(sample_city, store_path, broker.address, client_id="t-mark",
+                        on_alarm=heard.append).start()
+        assert feed.ready.wait(20)
+        feed.stop()
+    assert len(heard) == 1 and heard[0]["where"].tolist() == ["WL05"]
+    with open_store(store_path) as s:
+        events = s.events
+    assert events[events["kind"] == "sensor"]["where"].tolist() == ["WL05"]
