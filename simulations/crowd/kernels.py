@@ -12,8 +12,10 @@ order: each step a person ``i`` takes the direction
 
 where ``s_i`` is the distance to the nearest person ahead of ``i`` within a lane
 of half-width ``l`` around ``e_i``. Positions are updated together (Jacobi):
-``x_i += dt v_i e_i``. A move into a wall or blocked cell slides along the
-wall (one axis kept) or is refused, so nobody ever stands in a wall cell. The
+``x_i += dt v_i e_i``. A move into a wall or blocked cell, or closer to one
+than the body radius ``l / 2``, slides along the wall (one axis kept) or is
+refused, so nobody ever stands in a wall cell or squeezes into a corner (where
+the corner's push and a neighbour's would pin them, a deadlock). The
 grid's edge is closed too, but only wall cells repel (an exit may lie on the edge).
 
 Grid convention: ``h`` the cell side, row 0 north; a point ``(x, y)`` lies in
@@ -150,13 +152,57 @@ def _wall_push(x, y, code, h, height, b, d_wall, radius, wade):
 
 
 @njit(cache=True, inline="always")
-def _enterable(x, y, h, height, code, wade):
+def _clearance(x, y, code, h, height, radius, wade):
+    """Distance from ``(x, y)`` to the nearest wall cell, capped at ``radius``."""
+    rows, cols = code.shape
+    m = int(np.ceil(radius / h))
+    r_c = int((height - y) / h)
+    c_c = int(x / h)
+    best = radius
+    for r in range(r_c - m, r_c + m + 1):
+        for c in range(c_c - m, c_c + m + 1):
+            if r < 0 or r >= rows or c < 0 or c >= cols:
+                continue
+            k = code[r, c]
+            if k == 1 or (k == 2 and wade):
+                continue
+            x0 = c * h
+            y0 = height - (r + 1) * h
+            dx = x - min(max(x, x0), x0 + h)
+            dy = y - min(max(y, y0), y0 + h)
+            d = np.sqrt(dx * dx + dy * dy)
+            if d < best:
+                best = d
+    return best
+
+
+@njit(cache=True, inline="always")
+def _crowding(px, py, x, y, i, sx, sy, corder, cstart, nbx, nby, hn, ell):
+    """Whether moving from ``(x, y)`` to ``(px, py)`` brings ``i`` closer than ``ell`` to someone."""
+    cx = min(max(int(px / hn), 0), nbx - 1)
+    cy = min(max(int(py / hn), 0), nby - 1)
+    ell2 = ell * ell
+    for gyc in range(max(cy - 1, 0), min(cy + 2, nby)):
+        for gxc in range(max(cx - 1, 0), min(cx + 2, nbx)):
+            cell = gyc * nbx + gxc
+            for q in range(cstart[cell], cstart[cell + 1]):
+                dnew = (px - sx[q]) ** 2 + (py - sy[q]) ** 2
+                if dnew < ell2 and corder[q] != i and dnew < (x - sx[q]) ** 2 + (y - sy[q]) ** 2:
+                    return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def _enterable(x, y, h, height, code, wade, radius, floor):
+    """A walkable cell, and no closer than ``floor`` to a wall cell."""
     rows, cols = code.shape
     r, c = _cell_of(x, y, h, height, rows, cols)
     if r < 0:
         return False
     k = code[r, c]
-    return k == 1 or (k == 2 and wade)
+    if not (k == 1 or (k == 2 and wade)):
+        return False
+    return _clearance(x, y, code, h, height, radius, wade) >= floor
 
 
 def _step(pos, v0, start_s, field, alive, cstart, corder, nbx, nby, gx, gy, code, labels,
@@ -244,10 +290,15 @@ def _step(pos, v0, start_s, field, alive, cstart, corder, nbx, nby, gx, gy, code
         v = min(v0[i], max(0.0, (np.sqrt(s2) - ell) / tgap))
         nx = x + dt * v * ex
         ny = y + dt * v * ey
-        if not _enterable(nx, ny, h, height, code, wade):
-            if _enterable(nx, y, h, height, code, wade):
+        # a body keeps its radius off walls (or, if closer already, gets no closer)
+        floor = min(radius, _clearance(x, y, code, h, height, radius, wade)) - 1e-9
+        if not _enterable(nx, ny, h, height, code, wade, radius, floor):
+            # slide along the wall: a direction the gap was not checked for
+            if _enterable(nx, y, h, height, code, wade, radius, floor) and \
+                    not _crowding(nx, y, x, y, i, sx, sy, corder, cstart, nbx, nby, hn, ell):
                 ny = y
-            elif _enterable(x, ny, h, height, code, wade):
+            elif _enterable(x, ny, h, height, code, wade, radius, floor) and \
+                    not _crowding(x, ny, x, y, i, sx, sy, corder, cstart, nbx, nby, hn, ell):
                 nx = x
             else:
                 nx = x
