@@ -24,6 +24,7 @@ from scipy.sparse.linalg import spsolve
 from geodata.crs import check_coordinates
 from geodata.errors import DataError, DataWarning
 from geodata.grid import GridSpec, check_grid_memory
+from geodata.memory import check_memory
 
 __all__ = ["GridSpec", "Raster", "check_grid_memory", "read_raster"]
 
@@ -334,11 +335,14 @@ class Raster:
         return path
 
 
-def read_raster(path: str | os.PathLike, *, band: int = 1) -> Raster:
+def read_raster(path: str | os.PathLike, *, band: int = 1,
+                available: float | None = None) -> Raster:
     """Read one band of a GeoTIFF (or any GDAL raster) into a :class:`Raster`.
 
-    Nodata cells become NaN. Raises :class:`DataError` when the file is
-    missing, unreadable, has no CRS, or holds no valid cell.
+    Nodata and infinite cells become NaN. Raises :class:`DataError` when the
+    file is missing, unreadable, has no CRS, holds no valid cell, has
+    coordinates that cannot be in its CRS, or would not fit in memory
+    (``available`` bytes, default: what the system has).
 
     Examples
     --------
@@ -350,6 +354,11 @@ def read_raster(path: str | os.PathLike, *, band: int = 1) -> Raster:
                         fix="check the path in the city manifest")
     try:
         with rasterio.open(path) as src:
+            check_memory(src.height * src.width * _BYTES_PER_CELL,
+                         f"the raster's {src.height} x {src.width} cells", file=path,
+                         available=available,
+                         fix="clip it to the city (gdal_translate -projwin) or coarsen it "
+                             "(gdalwarp -tr)")
             data = src.read(band).astype("float32")
             nodata = src.nodata
             transform, crs = src.transform, src.crs
@@ -382,6 +391,10 @@ def read_raster(path: str | os.PathLike, *, band: int = 1) -> Raster:
         raise DataError(exc.problem, file=path, fix=exc.fix) from None
     check_coordinates(raster.bounds, raster.crs, file=path)
     return raster
+
+
+_BYTES_PER_CELL = 12
+"""Bytes per cell while a raster is read: the band as read, float32, and a working copy."""
 
 
 def _positive(value: float, name: str) -> float:

@@ -278,3 +278,13 @@ def test_raster_in_lonlat_numbers_under_a_projected_crs_is_named(tmp_path):
         dst.write(np.ones((2, 2), "float32"), 1)
     with pytest.raises(DataError, match="lonlat.tif.*look like longitude/latitude"):
         read_raster(path)
+
+
+def test_raster_too_large_for_memory_is_refused_before_reading(tmp_path):
+    path = plane(0.1, 0.2).write(tmp_path / "dem.tif")          # 40 x 50 cells
+    with pytest.raises(DataError) as err:
+        read_raster(path, available=20_000)
+    msg = str(err.value)
+    assert "dem.tif" in msg and "40 x 50 cells would take about 23.4 KiB" in msg
+    assert "gdal_translate -projwin" in msg
+    assert read_raster(path, available=1e9).shape == (40, 50)
