@@ -185,6 +185,7 @@ class Raster:
         except KeyError:
             names = ", ".join(m.name for m in Resampling)
             raise ValueError(f"unknown resampling '{resampling}'; use one of {names}") from None
+        check_grid_memory(shape, _BYTES_PER_CELL, "the regridded raster")
         out = np.full(shape, np.nan, dtype="float32")
         rasterio.warp.reproject(
             self.data, out, src_transform=self.transform, src_crs=self.crs.to_wkt(),

@@ -288,3 +288,10 @@ def test_raster_too_large_for_memory_is_refused_before_reading(tmp_path):
     assert "dem.tif" in msg and "40 x 50 cells would take about 23.4 KiB" in msg
     assert "gdal_translate -projwin" in msg
     assert read_raster(path, available=1e9).shape == (40, 50)
+
+
+def test_regridding_to_a_grid_too_large_for_memory_is_refused():
+    r = plane(0.0, 0.0)                                      # 80 m x 100 m
+    with pytest.raises(DataError, match="regridded raster of .* cells would take about .*"
+                                        "larger cell size or clip"):
+        r.resample(0.0001)                                   # 8e5 x 1e6 cells
