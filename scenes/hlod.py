@@ -21,7 +21,8 @@ import shapely
 from scenes.geometry import (building_heights, feature_ids, match_vertices, polygon_parts,
                              ring_vertices, triangulate)
 
-__all__ = ["Surfaces", "prism_surfaces", "detail_surfaces", "box_surfaces", "box_error"]
+__all__ = ["Surfaces", "prism_surfaces", "detail_surfaces", "box_surfaces", "box_error",
+           "envelopes"]
 
 
 @dataclass
@@ -144,8 +145,9 @@ def detail_surfaces(buildings) -> Surfaces:
     return prism_surfaces(parts, row, base[row], base[row] + height[row], len(buildings))
 
 
-def box_surfaces(buildings) -> Surfaces:
-    """One box per building over the minimum rotated rectangle of its footprint.
+def box_surfaces(buildings, boxes=None) -> Surfaces:
+    """One box per building over the minimum rotated rectangle of its footprint
+    (``boxes``, from :func:`envelopes` when not given).
 
     Examples
     --------
@@ -156,14 +158,14 @@ def box_surfaces(buildings) -> Surfaces:
     10
     """
     height, base = building_heights(buildings)
-    boxes = _envelopes(buildings)
+    boxes = envelopes(buildings) if boxes is None else boxes
     ok = shapely.get_type_id(boxes) == 3
     rows = np.flatnonzero(ok)
     parts = shapely.orient_polygons(boxes[ok], exterior_cw=False)
     return prism_surfaces(parts, rows, base[rows], base[rows] + height[rows], len(buildings))
 
 
-def box_error(buildings) -> np.ndarray:
+def box_error(buildings, boxes=None) -> np.ndarray:
     """Hausdorff distance (m) between the outline of each footprint (holes
     included) and the outline of its box: how far the box's walls stray.
 
@@ -176,10 +178,19 @@ def box_error(buildings) -> np.ndarray:
     [0.0, 3.0]
     """
     geoms = shapely.boundary(shapely.make_valid(np.asarray(buildings.geometry.values, object)))
-    boxes = shapely.boundary(_envelopes(buildings))
-    return np.nan_to_num(shapely.hausdorff_distance(geoms, boxes, densify=0.25), nan=0.0)
+    boxes = envelopes(buildings) if boxes is None else boxes
+    return np.nan_to_num(shapely.hausdorff_distance(geoms, shapely.boundary(boxes), densify=0.25),
+                         nan=0.0)
 
 
-def _envelopes(buildings) -> np.ndarray:
+def envelopes(buildings) -> np.ndarray:
+    """The minimum rotated rectangle of each (repaired) footprint.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> float(envelopes(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 2, 1)]))[0].area)
+    2.0
+    """
     geoms = np.asarray(buildings.geometry.values, dtype=object)
     return shapely.oriented_envelope(shapely.make_valid(geoms))

@@ -40,7 +40,7 @@ from geodata.errors import DataError
 from scenes import style
 from scenes.frame import LocalFrame
 from scenes.geometry import scene_origin
-from scenes.hlod import Surfaces, box_error, box_surfaces, detail_surfaces
+from scenes.hlod import Surfaces, box_error, box_surfaces, detail_surfaces, envelopes
 from scenes.terraintiles import flood_tileset, terrain_tileset
 from scenes.tilecontent import TileMesh, box_volume, encode_glb
 
@@ -195,7 +195,8 @@ def tile_json(root: dict, frame: LocalFrame, city, layer: str) -> dict:
 # -- buildings ------------------------------------------------------------------------
 def _buildings_root(city, frame: LocalFrame, folder: Path, max_features: int) -> dict:
     b = city.buildings
-    detail, boxes = detail_surfaces(b), box_surfaces(b)
+    rectangles = envelopes(b)
+    detail, boxes = detail_surfaces(b), box_surfaces(b, rectangles)
     enu = {"detail": frame.to_enu(detail.positions), "box": frame.to_enu(boxes.positions)}
     lo, hi = _row_bounds(detail, enu["detail"])
     centre = shapely.centroid(b.geometry.values)
@@ -207,7 +208,7 @@ def _buildings_root(city, frame: LocalFrame, folder: Path, max_features: int) ->
     table = _properties(b)
     uses = b["use"] if "use" in b else np.full(len(b), "other")
     rgb = style.colors_for(uses, style.BUILDING_USE_COLORS)
-    simplify = box_error(b)
+    simplify = box_error(b, rectangles)
     parts = {"detail": detail, "box": boxes}
 
     def emit(node: TileNode) -> dict:
