@@ -173,7 +173,8 @@ def prepare_layer(gdf: gpd.GeoDataFrame, *, crs, kind: str = "features",
     Examples
     --------
     >>> import geopandas as gpd, shapely
-    >>> g = gpd.GeoDataFrame({"id": ["a"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4547)
+    >>> square = shapely.box(585000, 3363000, 585009, 3363009)
+    >>> g = gpd.GeoDataFrame({"id": ["a"]}, geometry=[square], crs=4547)
     >>> prepare_layer(g, crs=4547)["id"].tolist()
     ['a']
     """
