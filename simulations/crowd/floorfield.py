@@ -93,14 +93,16 @@ def _march(cost, seed, h):
     rows, cols = cost.shape
     t = np.full((rows, cols), np.inf)
     done = np.zeros((rows, cols), np.bool_)
+    fixed = np.zeros((rows, cols), np.bool_)
     cap = 4 * rows * cols + 8
     hk = np.empty(cap)
     hv = np.empty(cap, np.int64)
     n = 0
     for r in range(rows):
         for c in range(cols):
-            if np.isfinite(seed[r, c]) and np.isfinite(cost[r, c]):
+            if np.isfinite(seed[r, c]):
                 t[r, c] = seed[r, c]
+                fixed[r, c] = True
                 n = _push(hk, hv, n, seed[r, c], r * cols + c)
     while n > 0:
         key, idx, n = _pop(hk, hv, n)
@@ -121,7 +123,7 @@ def _march(cost, seed, h):
                 cc = c + 1
             if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
                 continue
-            if done[rr, cc] or not np.isfinite(cost[rr, cc]):
+            if done[rr, cc] or fixed[rr, cc] or not np.isfinite(cost[rr, cc]):
                 continue
             tn = _solve(t, done, cost, rr, cc, h)
             if tn < t[rr, cc]:
@@ -138,7 +140,8 @@ def travel_time(cost: np.ndarray, seed: np.ndarray, cell_size: float) -> np.ndar
     cost : ndarray, (rows, cols)
         Slowness (s/m) per cell; ``inf`` where nobody can walk.
     seed : ndarray, (rows, cols)
-        Known times (0 on targets); ``inf`` elsewhere.
+        Known times (0 on targets), kept as they are whatever their cost;
+        ``inf`` elsewhere.
     cell_size : float
         Cell side (m).
 
@@ -157,8 +160,17 @@ def travel_time(cost: np.ndarray, seed: np.ndarray, cell_size: float) -> np.ndar
                   float(cell_size))
 
 
+@njit(cache=True, inline="always")
+def _seen(t, zone, r, c, r2, c2):
+    """``t`` of neighbour (r2, c2) as seen from (r, c): inf off the grid or in another zone."""
+    rows, cols = t.shape
+    if r2 < 0 or r2 >= rows or c2 < 0 or c2 >= cols or zone[r2, c2] != zone[r, c] and zone[r, c]:
+        return np.inf
+    return t[r2, c2]
+
+
 @njit(cache=True)
-def _descent(t, h):
+def _descent(t, h, zone):
     rows, cols = t.shape
     gx = np.zeros((rows, cols), np.float32)
     gy = np.zeros((rows, cols), np.float32)
@@ -167,10 +179,10 @@ def _descent(t, h):
             tc = t[r, c]
             if not np.isfinite(tc):
                 continue
-            w = t[r, c - 1] if c > 0 else np.inf
-            e = t[r, c + 1] if c < cols - 1 else np.inf
-            nn = t[r - 1, c] if r > 0 else np.inf
-            s = t[r + 1, c] if r < rows - 1 else np.inf
+            w = _seen(t, zone, r, c, r, c - 1)
+            e = _seen(t, zone, r, c, r, c + 1)
+            nn = _seen(t, zone, r, c, r - 1, c)
+            s = _seen(t, zone, r, c, r + 1, c)
             dx = 0.0
             if e < tc and e <= w:
                 dx = (tc - e) / h
@@ -188,10 +200,13 @@ def _descent(t, h):
     return gx, gy
 
 
-def descent(t: np.ndarray, cell_size: float) -> tuple[np.ndarray, np.ndarray]:
+def descent(t: np.ndarray, cell_size: float,
+            keep_in: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Unit walking direction (east, north) per cell down the travel-time field.
 
     Cells with no lower neighbour (targets, unreachable cells) get ``(0, 0)``.
+    Cells of ``keep_in`` (bool) look only at neighbours in ``keep_in``: their
+    direction never leads out of it (dry people never head into water).
 
     Examples
     --------
@@ -199,4 +214,5 @@ def descent(t: np.ndarray, cell_size: float) -> tuple[np.ndarray, np.ndarray]:
     >>> [a.tolist() for a in descent(t, 1.0)]
     [[[1.0, 1.0, 0.0]], [[0.0, 0.0, 0.0]]]
     """
-    return _descent(np.ascontiguousarray(t, np.float64), float(cell_size))
+    zone = np.zeros(t.shape, np.bool_) if keep_in is None else np.asarray(keep_in, np.bool_)
+    return _descent(np.ascontiguousarray(t, np.float64), float(cell_size), zone)

@@ -90,8 +90,9 @@ def _cell_of(x, y, h, height, rows, cols):
 
 
 @njit(cache=True, inline="always")
-def _field_direction(f, gx, gy, x, y, h, height, code):
-    """Bilinear walking direction from the cell centres around ``(x, y)`` (walkable ones only)."""
+def _field_direction(f, gx, gy, x, y, h, height, code, wade):
+    """Bilinear walking direction from the cell centres around ``(x, y)`` (walkable ones
+    only; blocked ones only for people wading out of them)."""
     rows, cols = code.shape
     u = x / h - 0.5
     v = (height - y) / h - 0.5
@@ -105,7 +106,8 @@ def _field_direction(f, gx, gy, x, y, h, height, code):
         for dc in range(2):
             r = r0 + dr
             c = c0 + dc
-            if r < 0 or r >= rows or c < 0 or c >= cols or code[r, c] == 0:
+            if r < 0 or r >= rows or c < 0 or c >= cols or code[r, c] == 0 or \
+                    (code[r, c] == 2 and not wade):
                 continue
             w = (fv if dr else 1.0 - fv) * (fu if dc else 1.0 - fu)
             ex += w * gx[f, r, c]
@@ -233,11 +235,11 @@ def _step(pos, v0, start_s, field, alive, cstart, corder, nbx, nby, gx, gy, code
         out_label[i] = 0
         if t < start_s[i]:
             continue
-        e0x, e0y = _field_direction(field[i], gx, gy, x, y, h, height, code)
-        if e0x == 0.0 and e0y == 0.0:
-            continue
         rc, cc = _cell_of(x, y, h, height, rows, cols)
         wade = rc >= 0 and code[rc, cc] == 2
+        e0x, e0y = _field_direction(field[i], gx, gy, x, y, h, height, code, wade)
+        if e0x == 0.0 and e0y == 0.0:
+            continue
         cx = min(max(int(x / hn), 0), nbx - 1)
         cy = min(max(int(y / hn), 0), nby - 1)
         ex = e0x

@@ -164,7 +164,7 @@ class CrowdModel(Engine):
 
     def _cost(self, code: np.ndarray) -> np.ndarray:
         passable = code > 0
-        ring = np.pad(passable, 1, constant_values=False)
+        ring = np.pad(code == 1, 1, constant_values=False)    # keep off walls and water
         dist = ndimage.distance_transform_edt(ring)[1:-1, 1:-1] * self._h
         cost = 1.0 + np.clip(1.0 - dist / self._margin, 0.0, 1.0)
         if self._dweight > 0 and len(self._v0):
@@ -188,9 +188,9 @@ class CrowdModel(Engine):
             seed = np.where(target & (code == 1), 0.0, np.inf)
             t = travel_time(dry, seed, self._h)
             if (code == 2).any():                 # wade out of blocked cells to the dry field
-                t = travel_time(cost, t, self._h)
+                t = travel_time(np.where(code == 2, cost, np.inf), t, self._h)
             self._tt[slot] = t
-            self._gx[slot], self._gy[slot] = descent(t, self._h)
+            self._gx[slot], self._gy[slot] = descent(t, self._h, keep_in=code == 1)
             self._st["field_solves"] += 1
         self._field = self._effective_field()
         self._st["field_wall_s"] += _clock.perf_counter() - t0

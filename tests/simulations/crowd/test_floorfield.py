@@ -62,3 +62,13 @@ def test_descent_is_unit_and_points_downhill():
     norm = np.hypot(gx, gy)
     np.testing.assert_allclose(norm[1:, 1:], 1.0, atol=1e-6)
     assert (gx[1:, 1:] < 0).all() and (gy[1:, 1:] > 0).all()   # west and north
+
+
+def test_descent_kept_in_a_zone_never_points_out_of_it():
+    # a dry strip (row 0) beside water (row 1) whose times are lower: dry cells still walk west
+    t = np.array([[0.0, 1.0, 2.0, 3.0], [0.5, 0.6, 0.7, 0.8]])
+    dry = np.array([[True] * 4, [False] * 4])
+    gx, gy = descent(t, 1.0, keep_in=dry)
+    assert (gx[0, 1:] == -1.0).all() and (gy[0] == 0).all()
+    gx_free, gy_free = descent(t, 1.0)
+    assert (gy_free[0, 1:] < 0).all()                 # without the zone they would wade south
