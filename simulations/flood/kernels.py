@@ -43,11 +43,11 @@ from types import FunctionType
 import numpy as np
 from numba import njit, prange
 
-from .faces import (BLOCKED_BED, TINY_FLUX, as_float, as_int, cbrt, flux_pass_par, flux_pass_ser,
-                    limit_pass_par, limit_pass_ser)
+from .faces import (BLOCKED_BED, TINY_FLUX, as_float, as_int, flux_pass_par, flux_pass_ser,
+                    inv_cbrt, limit_pass_par, limit_pass_ser)
 
 __all__ = ["BLOCKED_BED", "ACC_NAMES", "STATS_NAMES", "STATUS", "State", "Forcing", "Params",
-           "cbrt", "advance", "wet_extents", "scan_depth"]
+           "inv_cbrt", "advance", "wet_extents", "scan_depth"]
 
 ACC_NAMES = ("rain", "losses", "inflow", "pumped", "outflow", "boundary")
 """Order of the float64 volume accumulators (m3) updated by :func:`advance`."""
@@ -151,10 +151,9 @@ def _track_row(hr, qw, qn, qs, wet, i, lo, hi, t1, threshold, hspeed, half, zero
         md[j] = max(md[j], h1)
         a = arr[j]
         arr[j] = tt if (h1 >= threshold and not a <= tt) else a
-        hs = max(h1, hspeed)
-        u = (qw[j] + qw[j + one]) / hs
-        v = (qn[j] + qs[j]) / hs
-        sp = half * math.sqrt(u * u + v * v) if h1 > hspeed else zero
+        u = qw[j] + qw[j + one]
+        v = qn[j] + qs[j]
+        sp = half * math.sqrt(u * u + v * v) / max(h1, hspeed) if h1 > hspeed else zero
         ms[j] = max(ms[j], sp)
         mh[j] = max(mh[j], h1 * (sp + half) if h1 > hspeed else zero)
 
