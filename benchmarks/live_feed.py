@@ -158,7 +158,9 @@ def mosquitto_sub_drain(port: int, messages) -> float | None:
     pub.close()
     t0 = time.perf_counter()
     subprocess.run([*base, "-C", str(len(messages))], check=True, stdout=subprocess.DEVNULL)
-    return len(messages) / (time.perf_counter() - t0)
+    rate = len(messages) / (time.perf_counter() - t0)
+    subprocess.run([*base[:7], "-t", "none", "-E"], check=True)     # clean session: drop it
+    return rate
 
 
 def paced(port: int, ids, rate: float, seconds: float, feed: Feed | None = None):
@@ -209,6 +211,7 @@ def main() -> None:
         try:
             store = folder / "store"
             t = pd.Timestamp("2024-07-04T00:00Z")
+            ref = mosquitto_sub_drain(port, backlog(ids, args.backlog, 1, t - pd.Timedelta(days=60)))
             single = drain(port, folder, store, backlog(ids, args.backlog, 1, t), args.backlog)
             print(f"throughput, one reading per message: {single:,.0f} readings/s "
                   f"(load {os.getloadavg()[0]:.1f})")
@@ -216,7 +219,6 @@ def main() -> None:
                                                         t + pd.Timedelta(days=30)), args.backlog * 4)
             print(f"throughput, 10 readings per message: {lists:,.0f} readings/s "
                   f"(load {os.getloadavg()[0]:.1f})")
-            ref = mosquitto_sub_drain(port, backlog(ids, args.backlog, 1, t + pd.Timedelta(days=60)))
             if ref:
                 print(f"reference mosquitto_sub (C, QoS 1, no store): {ref:,.0f} messages/s; "
                       f"feed/reference = {single / ref:.2f}")

@@ -50,7 +50,9 @@ class Watch:
     history : int
         Readings per sensor kept for the anomaly test (at least 12 needed).
     stale_intervals : float
-        A sensor is stale after this many of its usual intervals without a reading.
+        A sensor is stale after this many of its usual intervals without a reading,
+    stale_min : str or Timedelta
+        and at least this long.
 
     Examples
     --------
@@ -60,7 +62,8 @@ class Watch:
     """
 
     def __init__(self, stations, *, rise_window="1h", rise_m_per_h=(0.2, 0.5),
-                 anomaly_z: float = 6.0, history: int = 96, stale_intervals: float = 3.0) -> None:
+                 anomaly_z: float = 6.0, history: int = 96, stale_intervals: float = 3.0,
+                 stale_min="1min") -> None:
         st = stations.assign(id=stations["id"].astype(str)).reset_index(drop=True)
         self.stations = st
         self._kind = pd.Series(st["kind"].to_numpy(), index=st["id"].to_numpy())
@@ -71,6 +74,7 @@ class Watch:
         self.anomaly_z = float(anomaly_z)
         self.history = max(int(history), 12)
         self.stale_intervals = float(stale_intervals)
+        self.stale_min_ns = int(pd.Timedelta(stale_min).value)
         self._recent = _empty_readings()
         self._stale: set[str] = set()
         self._clock_ns = None          # latest reading time seen (the data clock)
@@ -108,15 +112,16 @@ class Watch:
         last = g.max()
         interval = g.apply(lambda t: np.median(np.diff(t.to_numpy())) if len(t) > 2
                            else _DEFAULT_INTERVAL_NS)
-        late = (clock - last) > self.stale_intervals * interval
+        late = (clock - last) > np.maximum(self.stale_intervals * interval, self.stale_min_ns)
         ids = [s for s in late.index[late.to_numpy()] if s not in self._stale]
         if not ids:
             return _no_events()
         self._stale.update(ids)
-        minutes = ((clock - last[ids]) / 6e10).to_numpy()
+        silent = (clock - last[ids]).to_numpy() / 1e9
         return _events(ids, pd.to_datetime(np.full(len(ids), clock), utc=True), "stale",
                        ["warning"] * len(ids), self._xy.loc[ids],
-                       [f"sensor {s} silent for {m:.0f} min" for s, m in zip(ids, minutes)])
+                       [f"sensor {s} silent for " + (f"{d / 60:.0f} min" if d >= 120 else
+                                                     f"{d:.0f} s") for s, d in zip(ids, silent)])
 
     # -- the tests -----------------------------------------------------------------
 
