@@ -33,6 +33,7 @@ NPM = Path(os.environ.get("CITYTWIN_NPM_CACHE", Path.home() / ".cache" / "citytw
 CESIUM = NPM / "node_modules" / "cesium" / "Build" / "Cesium"
 CHROMIUM = Path("/usr/bin/chromium")
 SAMPLE_CITY = Path(__file__).resolve().parents[2] / "data_samples" / "ezhou" / "city.toml"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "scenes"
 
 
 # -- reading what was written ------------------------------------------------------------
@@ -251,7 +252,8 @@ def test_run_max_depth_becomes_a_flood_tileset(city, tmp_path, validate_glbs, ti
 # -- CesiumJS, offline, in headless Chromium ---------------------------------------------------
 PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <script>window.CESIUM_BASE_URL = '/cesium/';</script>
-<script src="/cesium/Cesium.js"></script></head>
+<script src="/cesium/Cesium.js"></script>
+<link rel="stylesheet" href="/cesium/Widgets/widgets.css"></head>
 <body style="margin:0"><div id="c" style="width:800px;height:600px"></div>
 <script>
 window.errors = []; window.result = null;
@@ -359,6 +361,8 @@ def test_cesium_loads_the_tileset_offline_on_the_city(sample_tiles, cesium_serve
     page.wait_for_function("window.result !== null", timeout=240_000, polling=500)
     result = page.evaluate("window.result")
     errors = page.evaluate("window.errors")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = page.locator("canvas").screenshot(path=str(ARTIFACTS / "cesium_ezhou.png"))
     page.close()
     assert not errors and not console, (errors, console)
     assert not outside, outside                      # nothing asked of Ion or the internet
@@ -368,6 +372,11 @@ def test_cesium_loads_the_tileset_offline_on_the_city(sample_tiles, cesium_serve
     assert np.linalg.norm(np.array(result["center"]) - expected) < 50.0
     assert result["tiles"] >= 1
     assert result["picked"] == {"id": tallest.id, "height": pytest.approx(tallest.height)}
+    # the picture shows the city: many colours, not one background
+    from PIL import Image
+    import io
+    rgb = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).reshape(-1, 3)
+    assert len(np.unique(rgb // 16, axis=0)) > 20
 
 
 def test_3dtiles_needs_a_folder_name(city, tmp_path):
