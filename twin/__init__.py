@@ -13,12 +13,14 @@ from __future__ import annotations
 import importlib
 
 __all__ = ["City", "load_city", "save_city", "Scenario", "load_scenario", "run_scenario",
-           "Run", "open_run"]
+           "Run", "open_run", "run_ensemble", "open_ensemble", "open_store"]
 
 # Public names are imported on first use so that `import twin` stays light.
 _WHERE = {"City": "twin.city", "load_city": "twin.manifest", "save_city": "twin.manifest",
           "Scenario": "twin.scenario", "load_scenario": "twin.scenario",
-          "run_scenario": "twin.runner", "Run": "twin.replay", "open_run": "twin.replay"}
+          "run_scenario": "twin.runner", "Run": "twin.replay", "open_run": "twin.replay",
+          "run_ensemble": "twin.ensemble", "open_ensemble": "twin.ensemble",
+          "open_store": "twin.sensors"}
 
 
 def __getattr__(name: str):

@@ -10,6 +10,8 @@
     twin serve [CITY_OR_RUN]               the operations-centre viewer
     twin sample [--out DIR]                regenerate the synthetic sample district
     twin live CITY --broker HOST:PORT --store PATH   live MQTT sensor feed into a sensor store
+    twin nowcast CITY --store PATH --hours 3          forecast run from the live store
+    twin ensemble SCENARIO --members N --vary NAME=LOW:HIGH -o OUT.zarr   ensembles on dask
 
 Bad input prints one line naming the file and the fix, and exits with 2.
 """
@@ -119,6 +121,28 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", help="run folder (default runs/<scenario>.zarr)")
     c.set_defaults(func=_run)
 
+    c = sub.add_parser("ensemble", help="run many variants of a scenario on dask.distributed")
+    c.add_argument("scenario")
+    c.add_argument("--members", type=int, required=True, help="number of members")
+    c.add_argument("--vary", action="append", default=[], metavar="NAME=LOW:HIGH",
+                   help="a varied setting: a range (Latin hypercube) or V1,V2,... (repeatable)")
+    c.add_argument("-o", "--output", help="ensemble store (default runs/<scenario>-ens.zarr)")
+    c.add_argument("--scheduler", help="address of a running dask scheduler (default: a local "
+                                       "cluster)")
+    c.add_argument("--workers", type=int, default=2, help="local cluster size (default 2)")
+    c.add_argument("--seed", type=int, default=0)
+    c.set_defaults(func=_ensemble)
+
+    c = sub.add_parser("nowcast", help="run the next hours from the live sensor store")
+    c.add_argument("city")
+    c.add_argument("--store", required=True, help="sensor store written by `twin live`")
+    c.add_argument("--hours", type=float, default=3.0, help="forecast length (default 3)")
+    c.add_argument("--template", help="scenario whose engine tables the nowcast uses")
+    c.add_argument("--rain-scale", type=float, default=1.0,
+                   help="factor on the persisted rain of the last hour (default 1)")
+    c.add_argument("-o", "--output", help="run folder (default STORE/../runs/nowcast-<time>.zarr)")
+    c.set_defaults(func=_nowcast)
+
     c = sub.add_parser("serve", help="start the operations-centre viewer")
     c.add_argument("target", nargs="?", help="city manifest or run (default: the sample city)")
     c.add_argument("--port", type=int, default=5006)
@@ -181,6 +205,37 @@ def _run(args) -> int:
     run = run_scenario(scenario, out=out, progress=True)
     print(run.summary())
     print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _ensemble(args) -> int:
+    from twin.ensemble import run_ensemble
+    if not args.vary:
+        raise DataError("no --vary given", fix="vary at least one setting, e.g. "
+                                                "--vary rain_scale=0.5:1.5")
+    out = Path(args.output or Path("runs") / f"{Path(args.scenario).stem}-ens.zarr")
+    t0 = time.perf_counter()
+    ens = run_ensemble(args.scenario, members=args.members, vary=args.vary, out=out,
+                       scheduler=args.scheduler, workers=args.workers, seed=args.seed,
+                       progress=True)
+    m = ens.members
+    print(f"Ensemble: {ens.attrs['name']}: {ens.attrs['members_ok']} of {len(m)} members ran")
+    failed = m[m["status"] != "ok"]
+    for i, row in failed.iterrows():
+        print(f"  member {i} failed: {row['error']}")
+    if ens.buildings is not None:
+        print(f"  buildings flooded with p >= 0.5: {int((ens.buildings >= 0.5).sum())}")
+    print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _nowcast(args) -> int:
+    from twin.nowcast import nowcast
+    t0 = time.perf_counter()
+    run = nowcast(args.city, args.store, hours=args.hours, out=args.output,
+                  template=args.template, rain_scale=args.rain_scale, progress=True)
+    print(run.summary())
+    print(f"wrote {run.path} in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
