@@ -142,6 +142,30 @@ class GridSpec:
         """y of cell centres down a column, shape ``(rows,)``, north first."""
         return self.transform.f + self.transform.e * (np.arange(self.shape[0]) + 0.5)
 
+    @property
+    def cell_area(self) -> float:
+        """Area of one cell (CRS units squared)."""
+        dx, dy = self.res
+        return dx * dy
+
+    def to_local(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        """CRS ``(x, y)`` -> engine metres: x east of the west edge, y north of the south edge.
+
+        Examples
+        --------
+        >>> g = GridSpec.from_origin(500000.0, 3360000.0, 2.0, (3, 4))
+        >>> [v.tolist() for v in g.to_local([500001.0], [3359995.0])]
+        [[1.0], [1.0]]
+        """
+        xmin, ymin, _, _ = self.bounds
+        return np.asarray(x, float) - xmin, np.asarray(y, float) - ymin
+
+    def to_world(self, x_local, y_local) -> tuple[np.ndarray, np.ndarray]:
+        """Engine metres (from the south-west corner) -> CRS ``(x, y)``; the inverse of
+        :meth:`to_local`."""
+        xmin, ymin, _, _ = self.bounds
+        return np.asarray(x_local, float) + xmin, np.asarray(y_local, float) + ymin
+
     # -- points -------------------------------------------------------------
     def index(self, x, y) -> tuple[np.ndarray, np.ndarray]:
         """Integer ``(row, col)`` of the cells holding points ``(x, y)`` (floor).

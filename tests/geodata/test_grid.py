@@ -120,3 +120,15 @@ def test_memory_guard_refuses_with_the_estimate_and_the_fix():
     assert "8.0 GiB available" in msg and "larger cell size or clip" in msg
     # the system figure is used by default and is positive
     assert check_grid_memory((10, 10), 4, "test grid") == 400
+
+
+def test_local_engine_coordinates_start_at_the_south_west_corner():
+    g = GridSpec.from_origin(X0, Y0, 5.0, (20, 30))          # 150 m wide, 100 m high
+    x, y = g.to_local([X0, X0 + 150.0], [Y0, Y0 - 100.0])
+    assert x.tolist() == [0.0, 150.0] and y.tolist() == [100.0, 0.0]
+    # the centre of cell (row, col) lies at ((col + 0.5) * cell, (rows - row - 0.5) * cell)
+    lx, ly = g.to_local(g.x[7], g.y[3])
+    assert (float(lx), float(ly)) == (7.5 * 5.0, (20 - 3 - 0.5) * 5.0)
+    wx, wy = g.to_world(lx, ly)
+    assert (float(wx), float(wy)) == (g.x[7], g.y[3])
+    assert g.cell_area == 25.0
