@@ -91,15 +91,17 @@ def rain_ours(z: np.ndarray, dx: float, h0: np.ndarray, dtype: str, until: float
         m.depth[:] = h0
         m.set_rainfall([0.0], [50.0])
         m.run(1.0, 1.0)                           # compile and first touch outside the timing
-        m._wall = 0.0
-        m._stats[:] = [0.0, 0.0, np.inf, 0.0]
+        s0 = m.stats()
         m.run(m.time + until, until)
-        if best is None or m.stats()["wall_s"] < best.stats()["wall_s"]:
-            best = m
-    s = best.stats()
+        s1 = m.stats()
+        s = {"cell_updates": s1["cell_updates"] - s0["cell_updates"], "wall_s": s1["wall_s"] - s0["wall_s"],
+             "steps": s1["steps"] - s0["steps"]}
+        if best is None or s["wall_s"] < best[1]["wall_s"]:
+            best = (m, s)
+    m, s = best
     return row(f"this engine {dtype}", s["cell_updates"], s["wall_s"], until,
-               f"{s['steps']} steps, mean dt {s['mean_dt']:.2f} s; volume error "
-               f"{best.volume_error():.1e}; best of {repeat}")
+               f"{s['steps']} steps, mean dt {until / s['steps']:.2f} s; volume error "
+               f"{m.volume_error():.1e}; best of {repeat}")
 
 
 # ---------------------------------------------------------------------- Landlab
