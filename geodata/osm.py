@@ -9,8 +9,10 @@ a :class:`~geodata.errors.DataWarning` naming the OSM ids (``way/123``,
 real extracts hold) are dropped with a warning, invalid polygons repaired.
 
 Road defaults by ``highway`` class (:data:`HIGHWAY_DEFAULTS`): lanes per
-direction, speed (km/h), capacity per lane (veh/h) and whether the road is
-one way unless tagged otherwise.
+direction (a two-way road gets twice as many), speed (km/h), capacity per
+lane (veh/h) and whether the road is one way unless tagged otherwise. As in
+:func:`geodata.read_roads`, ``lanes`` and ``capacity_vph`` of a road count
+both directions.
 
 =================  =========  =====  ==========  ==========  =======
 highway            class      lanes  speed km/h  veh/h/lane  one way
@@ -140,12 +142,13 @@ def read_osm_roads(path: str | os.PathLike, *, crs, split: bool = True,
                    bounds: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
     """Read the motor roads of an OpenStreetMap extract as the twin's road layer.
 
-    ``lanes`` (per direction) come from ``lanes:forward``/``lanes:backward``,
-    else ``lanes`` (a two-way road's total is halved, rounded up), else the
-    class default; ``speed_kmh`` from ``maxspeed`` (``mph`` converted);
+    ``lanes`` counts all the way's lanes, as :func:`geodata.read_roads`: the
+    ``lanes`` tag, else ``lanes:forward`` + ``lanes:backward``, else the
+    class default per direction (doubled for a two-way road);
+    ``speed_kmh`` from ``maxspeed`` (``mph`` converted);
     ``oneway`` from ``oneway`` (``-1`` reverses the line) and
-    ``junction=roundabout``; ``capacity_vph`` is lanes x the class's capacity
-    per lane. With ``split`` the ways are cut at every node they share, so that
+    ``junction=roundabout``; ``capacity_vph`` (the way's total) is lanes x the
+    class's capacity per lane. With ``split`` the ways are cut at every node they share, so that
     links meet at their end points (parts get ids ``way/123-0``, ``-1``, ...).
 
     Parameters
@@ -221,14 +224,14 @@ def _oneway(gdf, default: np.ndarray, where: dict) -> np.ndarray:
     return direction
 
 
-def _lanes(gdf, oneway: np.ndarray, default: np.ndarray, where: dict) -> np.ndarray:
-    total = _number(gdf, "lanes", where, "lanes", lambda v: (v >= 1) & (v <= 20))
+def _lanes(gdf, oneway: np.ndarray, per_direction: np.ndarray, where: dict) -> np.ndarray:
+    """All lanes of each way (both directions of a two-way road)."""
+    total = _number(gdf, "lanes", where, "lanes", lambda v: (v >= 1) & (v <= 24))
     forward = _number(gdf, "lanes:forward", where, "lanes", lambda v: (v >= 1) & (v <= 12))
     backward = _number(gdf, "lanes:backward", where, "lanes", lambda v: (v >= 1) & (v <= 12))
-    per_direction = np.where(oneway, total, np.ceil(total / 2))
-    split = np.fmax(forward, backward)
-    per_direction = np.where(np.isnan(split), per_direction, split)
-    return np.where(np.isnan(per_direction), default, per_direction)
+    both = forward + backward                      # NaN unless both are tagged
+    total = np.where(np.isnan(total) & ~oneway, both, total)
+    return np.where(np.isnan(total), per_direction * np.where(oneway, 1, 2), total)
 
 
 def _speed(gdf, default: np.ndarray, where: dict) -> np.ndarray:

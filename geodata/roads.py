@@ -15,8 +15,8 @@ from geodata.vector import read_vector
 
 __all__ = ["OSM_HIGHWAY", "ROAD_DEFAULTS", "read_roads"]
 
-#: Defaults per road class: lanes per direction, free-flow speed (km/h) and
-#: capacity per lane (veh/h). Speeds are the design speeds of Chinese urban
+#: Defaults per road class: lanes per direction (a two-way road gets twice
+#: as many), free-flow speed (km/h) and capacity per lane (veh/h). Speeds are the design speeds of Chinese urban
 #: roads (CJJ 37-2012: arterial 60, collector 50, local 30 km/h); per-lane
 #: capacities are HCM-style planning values: a signalised arterial lane
 #: carries about 1800 veh/h (HCM base saturation flow 1900 pc/h/ln less
@@ -44,9 +44,12 @@ def read_roads(path: str | os.PathLike, *, crs, layer: str | None = None) -> gpd
 
     ``class`` comes from a ``class`` column (arterial, collector, local,
     other) or an OpenStreetMap ``highway`` column (see :data:`OSM_HIGHWAY`).
-    Missing ``lanes`` (per direction), ``speed_kmh`` and ``capacity_vph``
-    (per direction, all lanes) come from :data:`ROAD_DEFAULTS` of the class,
-    with a :class:`DataWarning` naming the roads. ``oneway`` accepts
+    ``lanes`` counts all the road's lanes (both directions of a two-way
+    road) and ``capacity_vph`` is its total capacity over all of them, as
+    the traffic adapter reads them. Missing values come from
+    :data:`ROAD_DEFAULTS` of the class (lanes per direction, doubled for a
+    two-way road; capacity = lanes x capacity per lane), with a
+    :class:`DataWarning` naming the roads. ``oneway`` accepts
     yes/no/true/false/1/0 and ``-1`` (one way against the drawing direction:
     the line is reversed).
 
@@ -60,8 +63,8 @@ def read_roads(path: str | os.PathLike, *, crs, layer: str | None = None) -> gpd
     --------
     >>> roads = read_roads("data_samples/ezhou/roads.gpkg", crs=4547)  # doctest: +SKIP
     """
-    gdf, layer = read_vector(path, crs=crs, layer=layer, kind="roads", geometry=("LineString",),
-                       id_prefix="r")
+    gdf, layer = read_vector(path, crs=crs, layer=layer, kind="roads",
+                             geometry=("LineString",), id_prefix="r")
     where = {"file": Path(path), "layer": layer}
     raw = text_column(gdf, ["class", "highway"])
     road_class = raw.where(raw.isin(list(ROAD_DEFAULTS)), raw.map(OSM_HIGHWAY))
@@ -73,22 +76,24 @@ def read_roads(path: str | os.PathLike, *, crs, layer: str | None = None) -> gpd
     road_class = road_class.fillna("other").astype(str).to_numpy()
     table = pd.DataFrame(ROAD_DEFAULTS).T.astype(float).loc[road_class]
 
-    lanes = numeric_column(gdf, "lanes", lambda v: (v >= 1) & (v <= 12), "between 1 and 12", where)
+    lanes = numeric_column(gdf, "lanes", lambda v: (v >= 1) & (v <= 24), "between 1 and 24",
+                           where)
     speed = numeric_column(gdf, "speed_kmh", lambda v: (v > 0) & (v <= 200),
-                     "above 0 and at most 200 km/h", where)
-    capacity = numeric_column(gdf, "capacity_vph", lambda v: (v > 0) & (v <= 20000),
-                        "above 0 and at most 20000 veh/h", where)
+                           "above 0 and at most 200 km/h", where)
+    capacity = numeric_column(gdf, "capacity_vph", lambda v: (v > 0) & (v <= 40000),
+                              "above 0 and at most 40000 veh/h", where)
     defaulted = np.isnan(lanes) | np.isnan(speed) | np.isnan(capacity)
     if defaulted.any():
         warn_ids(f"{defaulted.sum()} roads lack lanes, speed_kmh or capacity_vph; used the "
-              "defaults of their class (CJJ 37-2012 speeds, HCM-style lane capacities)",
-              gdf["id"][defaulted], where)
-    lanes = np.where(np.isnan(lanes), table["lanes"].to_numpy(), lanes)
+                 "defaults of their class (CJJ 37-2012 speeds, HCM-style lane capacities)",
+                 gdf["id"][defaulted], where)
+    oneway, reverse = _oneway(gdf, where)
+    directions = np.where(oneway, 1.0, 2.0)
+    lanes = np.where(np.isnan(lanes), table["lanes"].to_numpy() * directions, lanes)
     speed = np.where(np.isnan(speed), table["speed_kmh"].to_numpy(), speed)
     capacity = np.where(np.isnan(capacity), lanes * table["capacity_per_lane_vph"].to_numpy(),
                         capacity)
 
-    oneway, reverse = _oneway(gdf, where)
     geoms = gdf.geometry.values.copy()
     geoms[reverse] = shapely.reverse(geoms[reverse])
     name = name_column(gdf)

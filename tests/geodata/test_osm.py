@@ -88,11 +88,10 @@ def test_road_tags_and_class_defaults(roads, raw_lines):
     plain = tags[(tags["highway"] == "residential") & tags["maxspeed"].isna()
                  & tags["lanes_tag"].isna() & tags["oneway_tag"].isna()]
     row = by_way.loc[plain["osm_id"].astype(str)]
-    assert (row["speed_kmh"] == 30.0).all() and (row["lanes"] == 1).all()
-    assert (row["capacity_vph"] == 900.0).all() and not row["oneway"].any()
-    two_way_two = tags[(tags["lanes_tag"] == "2") & tags["oneway_tag"].isna()
-                       & ~tags["highway"].str.startswith("motorway")]
-    assert (by_way.loc[two_way_two["osm_id"].astype(str), "lanes"] == 1).all()
+    assert (row["speed_kmh"] == 30.0).all() and (row["lanes"] == 2).all()   # 1 each way
+    assert (row["capacity_vph"] == 1800.0).all() and not row["oneway"].any()
+    two = tags.loc[tags["lanes_tag"] == "2", "osm_id"].astype(str)
+    assert len(two) and (by_way.loc[two, "lanes"] == 2).all()     # the tag counts all lanes
     one_way = tags.loc[tags["oneway_tag"] == "yes", "osm_id"].astype(str)
     assert by_way.loc[one_way, "oneway"].all()
     motorway = tags.loc[tags["highway"] == "motorway", "osm_id"].astype(str)
@@ -161,11 +160,12 @@ def test_hand_made_roads(tmp_path):
     # way 10 is cut at node 2 (shared with way 11), not at node 3 (only a footway uses it)
     assert sorted(r.index) == ["way/10-0", "way/10-1", "way/11", "way/13"]
     assert r.loc["way/10-0", "speed_kmh"] == pytest.approx(30 * 1.609344)
-    assert r.loc["way/10-0", "lanes"] == 2 and r.loc["way/10-0", "capacity_vph"] == 3600
+    assert r.loc["way/10-0", "lanes"] == 4 and r.loc["way/10-0", "capacity_vph"] == 4 * 1800
     assert r.loc["way/11", "oneway"]
     start, end = shapely.get_coordinates(r.loc["way/11", "geometry"])[[0, -1]]
     assert start[1] > end[1]                      # -1: drawn south to north, runs north to south
-    assert r.loc["way/13", "lanes"] == 2 and r.loc["way/13", "speed_kmh"] == 40.0
+    assert r.loc["way/13", "lanes"] == 3 and r.loc["way/13", "speed_kmh"] == 40.0
+    assert r.loc["way/11", "lanes"] == 1                # residential one way: 1 lane
 
 
 def test_hand_made_buildings(tmp_path):

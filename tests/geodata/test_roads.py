@@ -20,9 +20,10 @@ def test_road_defaults_by_class(tmp_path):
     assert roads.columns.tolist()[:7] == ["id", "name", "class", "lanes", "speed_kmh",
                                           "capacity_vph", "oneway"]
     assert roads["class"].tolist() == ["arterial", "collector", "local", "other"]
-    assert roads["lanes"].tolist() == [3, 1, 1, 1]
+    # lanes count both directions of these two-way roads: twice the per-direction default
+    assert roads["lanes"].tolist() == [6, 1, 2, 2]
     assert roads["speed_kmh"].tolist() == [60.0, 50.0, 30.0, 30.0]
-    assert roads["capacity_vph"].tolist() == [3 * 1800.0, 1 * 1500.0, 900.0, 900.0]
+    assert roads["capacity_vph"].tolist() == [6 * 1800.0, 1 * 1500.0, 2 * 900.0, 2 * 900.0]
     assert roads["name"].tolist() == ["Wuchang Ave", "", "Lane 3", ""]
     assert not roads["oneway"].any()
     assert (roads.geom_type == "LineString").all()
@@ -70,7 +71,7 @@ def test_bad_oneway(tmp_path):
 
 def test_bad_lanes_and_speed(tmp_path):
     path = write(tmp_path, "roads.gpkg", [line((0, 0), (10, 0))], id=["a"], lanes=[0])
-    with pytest.raises(DataError, match="lanes must be between 1 and 12"):
+    with pytest.raises(DataError, match="lanes must be between 1 and 24"):
         read_roads(path, crs=4547)
     path = write(tmp_path, "r2.gpkg", [line((0, 0), (10, 0))], id=["a"], speed_kmh=["fast"])
     with pytest.raises(DataError, match="speed_kmh is not a number"):
@@ -89,3 +90,13 @@ def test_road_defaults_table_is_consistent():
     assert lanes == sorted(lanes, reverse=True) and speeds == sorted(speeds, reverse=True)
 
 
+
+
+def test_one_way_roads_get_the_lanes_of_one_direction(tmp_path):
+    path = write(tmp_path, "roads.gpkg", [line((0, 0), (100, 0))] * 2, id=["one", "two"],
+                 **{"class": ["collector", "collector"]}, oneway=["yes", "no"])
+    with pytest.warns(DataWarning, match="lack lanes"):
+        roads = read_roads(path, crs=4547).set_index("id")
+    assert roads.loc["one", "lanes"] == ROAD_DEFAULTS["collector"]["lanes"]
+    assert roads.loc["two", "lanes"] == 2 * ROAD_DEFAULTS["collector"]["lanes"]
+    assert roads.loc["two", "capacity_vph"] == 2 * roads.loc["one", "capacity_vph"]
