@@ -82,6 +82,10 @@ class CrowdModel(Engine):
         Gaussian kernel (m) of the density estimate.
     density_every_s : float
         Interval at which the peak density map is updated while advancing.
+    origin : (float, float), optional
+        ``(x_west, y_north)`` of the grid's outer corner for the ``x``/``y``
+        coordinates of the outputs (e.g. in the City CRS); positions given to and
+        read from the model stay in metres from the west and south edges.
     """
 
     def __init__(self, walkable, cell_size: float, exits, seed: int = 0, *, dt_s: float = 0.05,
@@ -89,7 +93,8 @@ class CrowdModel(Engine):
                  repulsion_range_m: float = 0.1, wall_repulsion: float = 5.0,
                  wall_range_m: float = 0.02, wall_margin_m: float = 0.6,
                  density_weight: float = 0.0, reroute_every_s: float = 10.0,
-                 density_sigma_m: float = 0.7, density_every_s: float = 1.0):
+                 density_sigma_m: float = 0.7, density_every_s: float = 1.0,
+                 origin: tuple[float, float] | None = None):
         w = np.asarray(walkable)
         if w.ndim != 2 or w.dtype != bool or min(w.shape) < 1:
             raise ValueError(f"CrowdModel: walkable must be a 2-D bool grid (got shape {w.shape}, "
@@ -115,6 +120,9 @@ class CrowdModel(Engine):
         self._reroute = _positive("reroute_every_s", reroute_every_s)
         self._sigma = _positive("density_sigma_m", density_sigma_m)
         self._dens_every = _positive("density_every_s", density_every_s)
+        self._origin = (0.0, self._height) if origin is None else (float(origin[0]), float(origin[1]))
+        if not np.isfinite(self._origin).all():
+            raise ValueError(f"CrowdModel: origin={origin} must be two finite numbers (x_west, y_north)")
         self._rng = np.random.default_rng(seed)
         self._open = np.ones(len(self._names) + 1, bool)
         self._open[0] = False
@@ -398,8 +406,9 @@ class CrowdModel(Engine):
 
     def _coords(self) -> dict:
         h = self._h
-        return {"x": ("x", (np.arange(self.shape[1]) + 0.5) * h, {"units": "m"}),
-                "y": ("y", self._height - (np.arange(self.shape[0]) + 0.5) * h, {"units": "m"})}
+        x0, y0 = self._origin
+        return {"x": ("x", x0 + (np.arange(self.shape[1]) + 0.5) * h, {"units": "m"}),
+                "y": ("y", y0 - (np.arange(self.shape[0]) + 0.5) * h, {"units": "m"})}
 
     def state(self) -> xr.Dataset:
         """Frame: ``density`` (y, x) persons/m2, ``exited`` (exit) so far, ``inside``, ``waiting``."""

@@ -256,6 +256,14 @@ def test_run_frames_density_and_results():
     assert s["steps"] > 0 and s["agent_seconds"] > 0 and s["dt_s"] == 0.05
 
 
+def test_output_coordinates_follow_the_origin():
+    walk, exits, off = room(10.0, 4.0, 0.5, {"door": ("east", 2.0, 1.0)})
+    m = CrowdModel(walk, 0.5, exits, origin=(500_000.0, 3_400_000.0))
+    ds = m.state()
+    assert ds.x.values[0] == 500_000.25 and ds.y.values[0] == 3_399_999.75
+    assert float(CrowdModel(walk, 0.5, exits).state().y[-1]) == 0.25
+
+
 # ------------------------------------------------------------------ bad input
 @pytest.fixture()
 def small():
