@@ -411,7 +411,12 @@ class CrowdModel(Engine):
                 "y": ("y", y0 - (np.arange(self.shape[0]) + 0.5) * h, {"units": "m"})}
 
     def state(self) -> xr.Dataset:
-        """Frame: ``density`` (y, x) persons/m2, ``exited`` (exit) so far, ``inside``, ``waiting``."""
+        """Frame: ``density`` (y, x) persons/m2, ``exited`` (exit) so far, ``inside`` (people
+        in the area, waiting ones included), ``waiting``, ``unreachable``.
+
+        Exit names are strings here (``str(name)``), as in :meth:`result`, so
+        the frames store in Zarr as they are.
+        """
         b = self.balance()
         counts = self._out_counts[1:]
         ds = xr.Dataset(
@@ -420,13 +425,14 @@ class CrowdModel(Engine):
              "inside": ((), b["inside"] + b["waiting"]),
              "waiting": ((), b["waiting"]),
              "unreachable": ((), b["unreachable"])},
-            coords={**self._coords(), "exit": ("exit", np.array(self._names, dtype=object))})
+            coords={**self._coords(), "exit": ("exit", np.array([str(n) for n in self._names]))})
         return ds
 
     def result(self) -> xr.Dataset:
-        """``exit_time`` and ``exit_used`` (agent), ``start_s``, ``peak_density`` (y, x), ``evacuation_time``."""
+        """``exit_time``, ``exit_used`` ("" while inside), ``start_s``, ``desired_speed``
+        (agent); ``peak_density`` (y, x); ``evacuation_time`` (NaN until all are out)."""
         np.maximum(self._peak, self._density(), out=self._peak)
-        names = np.array([""] + [str(n) for n in self._names], dtype=object)
+        names = np.array([""] + [str(n) for n in self._names])
         done = np.isfinite(self._exit_time)
         evac = float(self._exit_time.max()) if self._v0.size and done.all() else np.nan
         return xr.Dataset(

@@ -327,3 +327,18 @@ def test_bad_exchanges_and_times(small):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         m.advance(5.0)                                     # standing still is fine
+
+
+def test_frames_store_in_zarr(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    walk, exits, off = room(10.0, 4.0, 0.5, {"door": ("east", 2.0, 1.0)})
+    labels = np.where(exits["door"], 7, 0)
+    m = CrowdModel(walk, 0.5, labels)
+    m.add_agents([2.0 + off, 4.0 + off], [2.0 + off, 2.5 + off])
+    ds = m.run(30.0, 10.0)
+    ds.to_zarr(tmp_path / "crowd.zarr", consolidated=False)
+    import xarray as xr
+    back = xr.open_zarr(tmp_path / "crowd.zarr", consolidated=False).load()
+    assert back.exit.values.tolist() == ["7"] and int(back.exited[-1, 0]) == 2
+    assert back.exit_used.values.tolist() == ["7", "7"]
+    assert zarr is not None
