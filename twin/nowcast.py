@@ -65,7 +65,7 @@ def nowcast_inputs(city, readings: pd.DataFrame, *, hours: float, template=None,
     raw = _template(template)
     tz = raw.pop("_tz", None) or getattr(city, "timezone", None) or "UTC"
     raw.update(name=f"Nowcast from {start.tz_convert(tz):%Y-%m-%d %H:%M}",
-               start=start.tz_convert(tz).isoformat(), duration=f"{hours * 3600:.0f}",
+               start=start.tz_convert(tz).isoformat(), duration=int(round(hours * 3600)),
                output_every=output_every)
     raw["city"] = os.fspath(Path(city.source).resolve()) if city.source else raw.get("city")
     flood = raw.setdefault("flood", dict(_DEFAULT_FLOOD))

@@ -173,20 +173,21 @@ def parse_scenario(text: str, *, source: str | os.PathLike | None = None) -> Sce
     known = adapters()
     claimed = {t: name for name, cls in known.items() for t in cls.tables}
     _check_tables(raw, claimed, known, ctx)
-    present = {claimed[t] for t in raw if t in claimed}
-    if not present:
-        raise ctx.error("", "names no engine to run",
-                        f"add at least one engine table: {', '.join(f'[{n}]' for n in known)}")
+    name, city, start = _name(raw, source, ctx), _city_path(raw, ctx), _start(raw, ctx)
     duration = ctx.duration(raw, "duration", required=True)
     every = ctx.duration(raw, "output_every", default=min(600.0, duration))
     if every > duration:
         raise ctx.error("output_every", f"({every:g} s) is longer than the duration "
                         f"({duration:g} s)", "give an output interval no longer than the duration")
+    exchange = ctx.duration(raw, "exchange_every", default=None)
+    present = {claimed[t] for t in raw if t in claimed}
+    if not present:
+        raise ctx.error("", "names no engine to run",
+                        f"add at least one engine table: {', '.join(f'[{n}]' for n in known)}")
     scenario = Scenario(
-        name=_name(raw, source, ctx), city=_city_path(raw, ctx), start=_start(raw, ctx),
-        duration_s=duration, output_every_s=every,
-        exchange_every_s=ctx.duration(raw, "exchange_every", default=None),
-        engines={name: cls.parse(raw, ctx) for name, cls in known.items() if name in present},
+        name=name, city=city, start=start, duration_s=duration, output_every_s=every,
+        exchange_every_s=exchange,
+        engines={n: cls.parse(raw, ctx) for n, cls in known.items() if n in present},
         text=text, source=source)
     return scenario
 
@@ -197,7 +198,7 @@ def _check_tables(raw: dict, claimed: dict, known: dict, ctx: "Checker") -> None
             continue
         close = difflib.get_close_matches(key, list(_TOP | set(claimed)), n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
-        raise ctx.error(key, "is not a known setting or engine",
+        raise ctx.error(key, "is not known (neither a setting nor an engine)",
                         f"{hint}engines: {', '.join(known)}; settings: "
                         f"{', '.join(sorted(_TOP))}")
 
@@ -207,8 +208,8 @@ def parse_duration(value: Any) -> float:
 
     Examples
     --------
-    >>> parse_duration("1h30min"), parse_duration(90), parse_duration("10min")
-    (5400.0, 90.0, 600.0)
+    >>> parse_duration("1h30min"), parse_duration(90), parse_duration("10min"), parse_duration("90")
+    (5400.0, 90.0, 600.0, 90.0)
     """
     if isinstance(value, bool):
         raise ValueError("a duration is not true/false")
@@ -216,7 +217,11 @@ def parse_duration(value: Any) -> float:
         return float(value)
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
-    return pd.Timedelta(str(value).replace(" ", "")).total_seconds()
+    text = str(value).replace(" ", "")
+    try:
+        return float(text)                  # "1800" is seconds, as 1800 is
+    except ValueError:
+        return pd.Timedelta(text).total_seconds()
 
 
 class Checker:
