@@ -45,9 +45,21 @@ class Demand:
     min_group_veh : float
         A row's departure interval is lengthened so that a group holds at least
         this many vehicles (fewer, larger groups keep the packets few).
+    quantum_veh : float
+        Vehicles depart in quanta of (at most) this size, evenly spaced over the
+        row's interval (a row of 10.5 vehicles departs as 11 quanta of 0.955),
+        at a phase drawn per row (so thin rows do not all depart together).
+    seed : int
+        Seed of the phases.
     """
 
-    def __init__(self, n_nodes: int, bin_s: float, min_group_veh: float = 5.0):
+    def __init__(self, n_nodes: int, bin_s: float, min_group_veh: float = 5.0,
+                 quantum_veh: float = 1.0, seed: int = 0):
+        self._rng = np.random.default_rng(seed)
+        if not (np.isfinite(quantum_veh) and quantum_veh > 0):
+            raise ValueError(f"quantum_veh={quantum_veh} must be a positive number of vehicles")
+        self.quantum_veh = float(quantum_veh)
+        self.order = np.zeros(0, np.int64)
         if not (np.isfinite(bin_s) and bin_s > 0):
             raise ValueError(f"trip_bin_s={bin_s} must be a positive number of seconds")
         if not (np.isfinite(min_group_veh) and min_group_veh >= 0):
@@ -59,7 +71,8 @@ class Demand:
         self.rows = {k: np.zeros(0, t) for k, t in (("origin", np.int64), ("dest", np.int64),
                                                     ("start", float), ("end", float),
                                                     ("flow", float), ("goff", np.int64),
-                                                    ("nbins", np.int64), ("bin", float))}
+                                                    ("nbins", np.int64), ("bin", float),
+                                                    ("quanta", np.int64), ("phase", float))}
         self.groups = {k: np.zeros(0, float) for k in ("demanded", "depart", "arrived",
                                                        "arrive", "unserved")}
         self.group_row = np.zeros(0, np.int64)
@@ -116,10 +129,13 @@ class Demand:
             width = np.maximum(self.bin_s, np.where(q > 0, self.min_group_veh / q, np.inf))
         width = np.minimum(width, t1 - t0)
         nbins = np.maximum(1, np.ceil((t1 - t0) / width - 1e-9)).astype(np.int64)
+        quanta = np.maximum(1, np.ceil(q * (t1 - t0) / self.quantum_veh - 1e-9)).astype(np.int64)
         goff = self.n_groups + np.concatenate([[0], np.cumsum(nbins)[:-1]]).astype(np.int64)
         for k, v in (("origin", o), ("dest", di), ("start", t0), ("end", t1), ("flow", q),
-                     ("goff", goff), ("nbins", nbins), ("bin", width)):
+                     ("goff", goff), ("nbins", nbins), ("bin", width), ("quanta", quanta),
+                     ("phase", self._rng.uniform(0.0, 1.0, n))):
             self.rows[k] = np.concatenate([self.rows[k], v])
+        self.order = np.argsort(self.rows["start"], kind="stable").astype(np.int64)
         total = int(nbins.sum())
         for k in self.groups:
             self.groups[k] = np.concatenate([self.groups[k], np.zeros(total)])
@@ -132,7 +148,7 @@ class Demand:
         """The demand rows as the tuple :func:`kernels.advance_steps` takes."""
         r = self.rows
         return (r["origin"], r["dest"], r["start"], r["end"], r["flow"], r["goff"], r["nbins"],
-                r["bin"])
+                r["bin"], r["quanta"], r["phase"], self.order)
 
     def kernel_groups(self) -> tuple:
         """The group arrays as the tuple :func:`kernels.advance_steps` takes."""

@@ -78,17 +78,24 @@ def curve_at(hist, off, size, k, k_reg, t_reg, hist_t, n_hist, t_now, dt, x):
     return v0 + f * (v1 - v0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _append(q, g, amount, t, queues, pool, cohort_s):
     """Put ``amount`` vehicles of group ``g`` at the tail of queue ``q``.
 
-    Vehicles entering a queue within ``cohort_s`` of each other form one cohort:
-    in it, vehicles of the same group share one packet (their order inside the
-    cohort is not kept; the curves, not the packets, time the flows).
+    Vehicles entering a queue within ``cohort_s`` of each other form one
+    *cohort*, a mixed block: the same group shares one packet in it, and a
+    head segment that ends inside a cohort takes the same share of each of its
+    packets (the curves, not the packets, time the flows).
     """
     head, tail, qcount, coh_head, coh_t = queues
-    pg, pc, pnext, free, nfree = pool
-    if coh_head[q] >= 0 and t - coh_t[q] < cohort_s:
+    pg, pc, pnext, free, nfree, pstart = pool
+    tl = tail[q]
+    is_open = coh_head[q] >= 0 and t - coh_t[q] < cohort_s
+    if is_open:
+        if pg[tl] == g:
+            pc[tl] += amount
+            qcount[q] += amount
+            return
         p = coh_head[q]
         while p >= 0:
             if pg[p] == g:
@@ -103,23 +110,23 @@ def _append(q, g, amount, t, queues, pool, cohort_s):
     pg[p] = g
     pc[p] = amount
     pnext[p] = -1
-    tl = tail[q]
+    pstart[p] = not is_open
     if tl >= 0:
         pnext[tl] = p
     else:
         head[q] = p
     tail[q] = p
     qcount[q] += amount
-    if coh_head[q] < 0 or t - coh_t[q] >= cohort_s:
+    if not is_open:
         coh_head[q] = p
         coh_t[q] = t
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _unlink(q, p, prev, queues, pool):
     """Remove packet ``p`` (after ``prev``, -1 at the head) from queue ``q``; return next."""
     head, tail, qcount, coh_head, coh_t = queues
-    pg, pc, pnext, free, nfree = pool
+    pg, pc, pnext, free, nfree, pstart = pool
     nxt = pnext[p]
     if prev < 0:
         head[q] = nxt
@@ -129,11 +136,25 @@ def _unlink(q, p, prev, queues, pool):
         tail[q] = prev
     if coh_head[q] == p:
         coh_head[q] = nxt
+    if pstart[p] and nxt >= 0:
+        pstart[nxt] = True                    # the rest of the cohort keeps its start
     pc[p] = 0.0
     pnext[p] = -1
     free[nfree[0]] = p
     nfree[0] += 1
     return nxt
+
+
+@numba.njit(cache=True, inline="always")
+def _cohort(p, pc, pnext, pstart):
+    """(first packet after the cohort that starts at ``p``, vehicles in that cohort)."""
+    total = 0.0
+    x = p
+    while True:
+        total += pc[x]
+        x = pnext[x]
+        if x < 0 or pstart[x]:
+            return x, total
 
 
 @numba.njit(cache=True)
@@ -143,23 +164,37 @@ def packet_total(pc):
 
 
 @numba.njit(cache=True)
+def _departed(t, t0, t1, n_q, phase):
+    """Quanta of a row (``n_q`` evenly spaced over ``[t0, t1)``) that departed before ``t``."""
+    if t <= t0:
+        return 0
+    k = int(np.ceil((t - t0) * n_q / (t1 - t0) - phase))
+    return min(max(k, 0), n_q)
+
+
+@numba.njit(cache=True)
 def _generate(t, h, dem, groups, dest_nodes, frac, out_ptr, out_links, n_links, queues, pool,
               cohort_s):
-    """Demand of the step ``[t, t+h]`` joins the origin queues (or is unserved if unroutable)."""
-    orig, dsti, t0, t1, flow, goff, nbins, bin_s = dem
+    """Departures in ``[t, t+h)`` join the origin queues (or are unserved if unroutable).
+
+    Row ``r`` departs ``flow * (t1 - t0)`` vehicles as ``n_q`` equal quanta at
+    ``t0 + (k + phase) (t1 - t0) / n_q``, ``phase`` in [0, 1) drawn per row. A
+    quantum enters the network during its step, so its departure is recorded
+    at the step's midpoint, like every arrival.
+    """
+    orig, dsti, t0, t1, flow, goff, nbins, bin_s, n_q, phase, order = dem
     g_dest, g_dem, g_dep, g_arr, g_arr_t, g_uns = groups
-    for r in range(orig.size):
-        a = max(t, t0[r])
-        b = min(t + h, t1[r])
-        if b <= a:
+    for i in range(order.size):
+        r = order[i]
+        if t0[r] >= t + h:
+            break                                # rows are in order of start time
+        if t1[r] <= t or flow[r] <= 0.0:
             continue
-        amt = flow[r] * (b - a)
-        if amt <= 0.0:
+        k0 = _departed(t, t0[r], t1[r], n_q[r], phase[r])
+        k1 = _departed(t + h, t0[r], t1[r], n_q[r], phase[r])
+        if k1 == k0:
             continue
-        mid = 0.5 * (a + b)
-        g = goff[r] + min(nbins[r] - 1, int((mid - t0[r]) / bin_s[r]))
-        g_dem[g] += amt
-        g_dep[g] += amt * mid
+        size = flow[r] * (t1[r] - t0[r]) / n_q[r]
         o = orig[r]
         d = dsti[r]
         routable = False
@@ -167,65 +202,87 @@ def _generate(t, h, dem, groups, dest_nodes, frac, out_ptr, out_links, n_links, 
             if frac[d, out_links[e]] > 0.0:
                 routable = True
                 break
-        if routable:
-            _append(n_links + o, g, amt, t, queues, pool, cohort_s)
-        else:
-            g_uns[g] += amt
+        for k in range(k0, k1):
+            dep = t0[r] + (k + phase[r]) * (t1[r] - t0[r]) / n_q[r]
+            g = goff[r] + min(nbins[r] - 1, int((dep - t0[r]) / bin_s[r]))
+            g_dem[g] += size
+            g_dep[g] += size * (t + 0.5 * h)
+            if routable:
+                _append(n_links + o, g, size, t, queues, pool, cohort_s)
+            else:
+                g_uns[g] += size
 
 
 @numba.njit(cache=True)
-def _link_flows(t, h, k, k_reg, t_reg, dt, tau_u, tau_w, cap, cap_in, store, nup, ndn,
-                hoff, hlen, hist_up, hist_dn, hist_t, send, recv):
-    """LTM sending and receiving flows of every link for the step ``[t, t+h]``."""
+def _link_flows(t, h, k, k_reg, t_reg, dt, links, nup, ndn, hoff, hlen, hist_up, hist_dn,
+                hist_t, send, recv):
+    """LTM sending and receiving flows of every link for the step ``[t, t+h]``.
+
+    The curves are read only where needed: an empty link sends nothing, and a
+    link holding fewer than ``kj L - q_max (L/w - h) - q h`` vehicles can
+    receive its capacity whatever left it in the last ``L/w`` seconds.
+    """
+    tau_u, tau_w, cap, cap_in, store, cap_max = links
     n_hist = hist_t.size
     for l in range(nup.size):
-        up_then = curve_at(hist_up, hoff[l], hlen[l], k, k_reg, t_reg, hist_t, n_hist, t, dt,
-                           t + h - tau_u[l])
-        dn_then = curve_at(hist_dn, hoff[l], hlen[l], k, k_reg, t_reg, hist_t, n_hist, t, dt,
-                           t + h - tau_w[l])
-        send[l] = max(0.0, min(cap[l] * h, up_then - ndn[l]))
-        recv[l] = max(0.0, min(cap_in[l] * h, dn_then + store[l] - nup[l]))
+        on = nup[l] - ndn[l]
+        if on <= 0.0:
+            send[l] = 0.0
+        else:
+            up_then = curve_at(hist_up, hoff[l], hlen[l], k, k_reg, t_reg, hist_t, n_hist, t,
+                               dt, t + h - tau_u[l])
+            send[l] = max(0.0, min(cap[l] * h, up_then - ndn[l]))
+        if on <= store[l] - cap_max[l] * (tau_w[l] - h) - cap_in[l] * h:
+            recv[l] = cap_in[l] * h
+        else:
+            dn_then = curve_at(hist_dn, hoff[l], hlen[l], k, k_reg, t_reg, hist_t, n_hist, t,
+                               dt, t + h - tau_w[l])
+            recv[l] = max(0.0, min(cap_in[l] * h, dn_then + store[l] - nup[l]))
 
 
-@numba.njit(cache=True)
-def _turns(n, i_q, s_i, d_out, sij, head, pg, pc, pnext, g_dest, dest_nodes, frac,
-           out_ptr, out_links):
+@numba.njit(cache=True, inline="always")
+def _turns(n, i_q, s_i, d_out, sij, head, pool, g_dest, dest_nodes, frac, out_ptr, out_links):
     """Add the head segment ``s_i`` of queue ``i_q`` to ``sij`` by outgoing slot."""
+    pg, pc, pnext, free, nfree, pstart = pool
     o0 = out_ptr[n]
     rem = s_i
     p = head[i_q]
     while p >= 0 and rem > 0.0:
-        a = min(pc[p], rem)
-        rem -= a
-        d = g_dest[pg[p]]
-        if dest_nodes[d] == n:
-            sij[d_out] += a                       # arrives
-        else:
-            tot = 0.0
-            for e in range(d_out):
-                tot += frac[d, out_links[o0 + e]]
-            if tot <= 0.0:
-                sij[d_out + 1] += a               # stranded: no route left
+        x, total = _cohort(p, pc, pnext, pstart)
+        take = 1.0 if total <= rem else rem / total
+        rem -= min(total, rem)
+        while p != x:
+            a = pc[p] * take
+            d = g_dest[pg[p]]
+            if dest_nodes[d] == n:
+                sij[d_out] += a                       # arrives
             else:
+                tot = 0.0
                 for e in range(d_out):
-                    f = frac[d, out_links[o0 + e]]
-                    if f > 0.0:
-                        sij[e] += a * f / tot
-        p = pnext[p]
+                    tot += frac[d, out_links[o0 + e]]
+                if tot <= 0.0:
+                    sij[d_out + 1] += a               # stranded: no route left
+                else:
+                    for e in range(d_out):
+                        f = frac[d, out_links[o0 + e]]
+                        if f > 0.0:
+                            sij[e] += a * f / tot
+            p = pnext[p]
 
 
-@numba.njit(cache=True)
-def _node_split(n_in, n_out, sij, cap_i, rt, alpha, active, done):
+@numba.njit(cache=True, inline="always")
+def _node_split(n_in, n_out, sij, cap_i, rt, alpha, active, done, s_tot):
     """Tampere et al. (2011) node model: the share ``alpha[i]`` of each incoming demand that moves.
 
     ``sij`` (n_in, n_out + 2) turn demands (the last two columns have unlimited
     supply), ``cap_i`` incoming capacities (veh per step), ``rt`` receiving
-    flows of the outgoing links (changed in place).
+    flows of the outgoing links (changed in place), ``s_tot`` work space.
     """
     for i in range(n_in):
         s = 0.0
         for j in range(n_out + 2):
             s += sij[i, j]
+        s_tot[i] = s
         active[i] = s > 0.0
         alpha[i] = 1.0 if s > 0.0 else 0.0
     for j in range(n_out):
@@ -239,10 +296,7 @@ def _node_split(n_in, n_out, sij, cap_i, rt, alpha, active, done):
             csum = 0.0
             for i in range(n_in):
                 if active[i] and sij[i, j] > 0.0:
-                    s = 0.0
-                    for jj in range(n_out + 2):
-                        s += sij[i, jj]
-                    csum += cap_i[i] * sij[i, j] / s
+                    csum += cap_i[i] * sij[i, j] / s_tot[i]
             if csum > 0.0:
                 a = max(rt[j], 0.0) / csum
                 if a < best:
@@ -252,35 +306,28 @@ def _node_split(n_in, n_out, sij, cap_i, rt, alpha, active, done):
             break                                  # the rest is demand-constrained
         found = False
         for i in range(n_in):
-            if active[i] and sij[i, jstar] > 0.0:
-                s = 0.0
-                for jj in range(n_out + 2):
-                    s += sij[i, jj]
-                if s <= best * cap_i[i]:
-                    found = True
-                    active[i] = False
-                    for jj in range(n_out):
-                        rt[jj] -= sij[i, jj]
+            if active[i] and sij[i, jstar] > 0.0 and s_tot[i] <= best * cap_i[i]:
+                found = True
+                active[i] = False
+                for jj in range(n_out):
+                    rt[jj] -= sij[i, jj]
         if found:
             continue
         for i in range(n_in):
             if active[i] and sij[i, jstar] > 0.0:
-                s = 0.0
-                for jj in range(n_out + 2):
-                    s += sij[i, jj]
-                alpha[i] = min(1.0, best * cap_i[i] / s)
+                alpha[i] = min(1.0, best * cap_i[i] / s_tot[i])
                 active[i] = False
                 for jj in range(n_out):
                     rt[jj] -= alpha[i] * sij[i, jj]
         done[jstar] = True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _move(n, i_q, s_i, alpha, d_out, t, queues, pool, groups, dest_nodes, frac, out_ptr,
           out_links, inflow, cohort_s, t_mid):
     """Move the share ``alpha`` of the head segment of queue ``i_q``; return vehicles moved."""
     head, tail, qcount, coh_head, coh_t = queues
-    pg, pc, pnext, free, nfree = pool
+    pg, pc, pnext, free, nfree, pstart = pool
     g_dest, g_dem, g_dep, g_arr, g_arr_t, g_uns = groups
     o0 = out_ptr[n]
     rem = s_i
@@ -288,48 +335,50 @@ def _move(n, i_q, s_i, alpha, d_out, t, queues, pool, groups, dest_nodes, frac, 
     prev = -1
     p = head[i_q]
     while p >= 0 and rem > 0.0:
-        a = min(pc[p], rem)
-        rem -= a
-        m = alpha * a
-        if pc[p] - m <= TINY:
-            m = pc[p]
-        if m <= 0.0:
-            prev = p
-            p = pnext[p]
-            continue
-        g = pg[p]
-        d = g_dest[g]
-        if dest_nodes[d] == n:
-            g_arr[g] += m
-            g_arr_t[g] += m * t_mid
-        else:
-            tot = 0.0
-            last = -1
-            for e in range(d_out):
-                f = frac[d, out_links[o0 + e]]
-                tot += f
-                if f > 0.0:
-                    last = e
-            if last < 0:
-                g_uns[g] += m
+        x, total = _cohort(p, pc, pnext, pstart)
+        take = alpha * (1.0 if total <= rem else rem / total)
+        rem -= min(total, rem)
+        while p != x:
+            m = take * pc[p]
+            if pc[p] - m <= TINY:
+                m = pc[p]
+            if m <= 0.0:
+                prev = p
+                p = pnext[p]
+                continue
+            g = pg[p]
+            d = g_dest[g]
+            if dest_nodes[d] == n:
+                g_arr[g] += m
+                g_arr_t[g] += m * t_mid
             else:
-                given = 0.0
-                for e in range(last + 1):
+                tot = 0.0
+                last = -1
+                for e in range(d_out):
                     f = frac[d, out_links[o0 + e]]
+                    tot += f
                     if f > 0.0:
-                        amt = m - given if e == last else m * f / tot
-                        given += amt
-                        j = out_links[o0 + e]
-                        _append(j, g, amt, t, queues, pool, cohort_s)
-                        inflow[j] += amt
-        moved += m
-        qcount[i_q] -= m
-        if m == pc[p]:
-            p = _unlink(i_q, p, prev, queues, pool)
-        else:
-            pc[p] -= m
-            prev = p
-            p = pnext[p]
+                        last = e
+                if last < 0:
+                    g_uns[g] += m
+                else:
+                    given = 0.0
+                    for e in range(last + 1):
+                        f = frac[d, out_links[o0 + e]]
+                        if f > 0.0:
+                            amt = m - given if e == last else m * f / tot
+                            given += amt
+                            j = out_links[o0 + e]
+                            _append(j, g, amt, t, queues, pool, cohort_s)
+                            inflow[j] += amt
+            moved += m
+            qcount[i_q] -= m
+            if m == pc[p]:
+                p = _unlink(i_q, p, prev, queues, pool)
+            else:
+                pc[p] -= m
+                prev = p
+                p = pnext[p]
     return moved
 
 
@@ -338,10 +387,9 @@ def _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, dest_nodes
            inflow, outflow, cohort_s, scratch):
     """Apply the node model at every node for one step (serial: the packet pool is shared)."""
     in_ptr, in_links, out_ptr, out_links = net
-    head, tail, qcount, coh_head, coh_t = queues
-    pg, pc, pnext, free, nfree = pool
+    head, qcount = queues[0], queues[2]
     g_dest = groups[0]
-    sij, cap_i, s_in, alpha, rt, q_in, active, done = scratch
+    sij, cap_i, s_in, alpha, rt, q_in, active, done, s_tot = scratch
     n_nodes = out_ptr.size - 1
     t_mid = t + 0.5 * h
     for n in range(n_nodes):
@@ -354,24 +402,24 @@ def _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, dest_nodes
                 c = cap[q] * h
             else:
                 q = n_links + n                  # the origin point queue of this node
-                s = qcount[q]
                 c = 0.0
                 for f in range(out_ptr[n], out_ptr[n + 1]):
                     c += cap[out_links[f]] * h
+                s = min(qcount[q], c)
             if s <= 0.0 or head[q] < 0:
                 continue
             q_in[n_in] = q
             s_in[n_in] = s
             cap_i[n_in] = c
             sij[n_in, :d_out + 2] = 0.0
-            _turns(n, q, s, d_out, sij[n_in], head, pg, pc, pnext, g_dest, dest_nodes, frac,
-                   out_ptr, out_links)
+            _turns(n, q, s, d_out, sij[n_in], head, pool, g_dest, dest_nodes, frac, out_ptr,
+                   out_links)
             n_in += 1
         if n_in == 0:
             continue
         for e in range(d_out):
             rt[e] = recv[out_links[out_ptr[n] + e]]
-        _node_split(n_in, d_out, sij[:n_in, :d_out + 2], cap_i, rt, alpha, active, done)
+        _node_split(n_in, d_out, sij[:n_in, :d_out + 2], cap_i, rt, alpha, active, done, s_tot)
         for i in range(n_in):
             if alpha[i] > 0.0:
                 moved = _move(n, q_in[i], s_in[i], alpha[i], d_out, t, queues, pool, groups,
@@ -391,7 +439,7 @@ def _scratch(net):
         max_out = max(max_out, out_ptr[n + 1] - out_ptr[n])
     return (np.zeros((max_in, max_out + 2)), np.zeros(max_in), np.zeros(max_in),
             np.zeros(max_in), np.zeros(max_out + 2), np.zeros(max_in, np.int64),
-            np.zeros(max_in, np.bool_), np.zeros(max_out + 2, np.bool_))
+            np.zeros(max_in, np.bool_), np.zeros(max_out + 2, np.bool_), np.zeros(max_in))
 
 
 @numba.njit(cache=True)
@@ -402,7 +450,7 @@ def advance_steps(clock, until, dt, margin, cohort_s, links, ring, curves, pool,
     ``clock`` = [t, k, k_reg, t_reg, steps, min_h] is updated in place.
     Returns 0 when ``until`` is reached, 1 when fewer than ``margin`` packets are free.
     """
-    tau_u, tau_w, cap, cap_in, store = links
+    cap = links[2]
     hoff, hlen, hist_up, hist_dn, hist_t = ring
     nup, ndn = curves
     nfree = pool[4]
@@ -422,8 +470,8 @@ def advance_steps(clock, until, dt, margin, cohort_s, links, ring, curves, pool,
         h = min(dt, until - t)
         _generate(t, h, dem, groups, dest_nodes, frac, net[2], net[3], n_links, queues, pool,
                   cohort_s)
-        _link_flows(t, h, k, int(clock[2]), clock[3], dt, tau_u, tau_w, cap, cap_in, store,
-                    nup, ndn, hoff, hlen, hist_up, hist_dn, hist_t, send, recv)
+        _link_flows(t, h, k, int(clock[2]), clock[3], dt, links, nup, ndn, hoff, hlen, hist_up,
+                    hist_dn, hist_t, send, recv)
         inflow[:] = 0.0
         outflow[:] = 0.0
         _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, dest_nodes, frac,

@@ -36,7 +36,7 @@ def _split(sij, cap, recv):
     alpha = np.zeros(n_in)
     kernels._node_split(n_in, n_cols - 2, sij, np.asarray(cap, float),
                         np.asarray(recv, float).copy(), alpha, np.zeros(n_in, bool),
-                        np.zeros(n_cols, bool))
+                        np.zeros(n_cols, bool), np.zeros(n_in))
     return alpha
 
 

@@ -30,6 +30,12 @@ def _chain(n_links, length, lanes=1, **kw):
     return RoadNetwork(nodes[:-1], nodes[1:], length, U, lanes, **kw)
 
 
+def _model(net, **kw):
+    """A model whose demand departs in 0.01-vehicle quanta: a near-continuous flow."""
+    kw.setdefault("quantum_veh", 0.01)
+    return TrafficModel(net, **kw)
+
+
 def _quiet(fn, *a, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -40,7 +46,7 @@ def _quiet(fn, *a, **kw):
 @pytest.mark.parametrize("share", [0.3, 0.8])
 def test_single_link_steady_state_is_on_the_free_branch(share):
     net = RoadNetwork([0], [1], 900.0, U, 1)
-    m = TrafficModel(net, dt_s=1.0)
+    m = _model(net, dt_s=1.0)
     m.add_demand(0, 1, 0.0, 3600.0, share * Q1)
     m.advance(600.0)
     m.state()                                                  # reset the frame means
@@ -56,7 +62,7 @@ def test_single_link_steady_state_is_on_the_free_branch(share):
 
 def test_demand_above_capacity_saturates_at_capacity_and_queues_at_the_origin():
     net = RoadNetwork([0], [1], 900.0, U, 2)
-    m = TrafficModel(net, dt_s=1.0)
+    m = _model(net, dt_s=1.0)
     m.add_demand(0, 1, 0.0, 1800.0, 1.5 * 2 * Q1)
     m.advance(600.0)
     m.state()
@@ -69,7 +75,7 @@ def test_demand_above_capacity_saturates_at_capacity_and_queues_at_the_origin():
 
 def test_speed_factor_slows_the_link_and_its_capacity_follows_the_diagram():
     net = RoadNetwork([0], [1], 600.0, U, 1)
-    m = TrafficModel(net, dt_s=1.0)
+    m = _model(net, dt_s=1.0)
     m.set_speed_factor([0], 0.5)
     m.add_demand(0, 1, 0.0, 300.0, 0.2)
     m.advance(2000.0)
@@ -82,7 +88,7 @@ def test_speed_factor_slows_the_link_and_its_capacity_follows_the_diagram():
 # ------------------------------------------------------------ bottleneck
 def test_bottleneck_queue_is_on_the_congested_branch_and_delay_is_deterministic_queueing():
     net = RoadNetwork([0, 1], [1, 2], [1500.0, 500.0], U, [2, 1])
-    m = TrafficModel(net, dt_s=1.0)
+    m = _model(net, dt_s=1.0)
     demand, horizon = 1.25 * Q1, 3600.0
     m.add_demand(0, 2, 0.0, horizon, demand)
     m.advance(2400.0)                   # the queue tail runs back at 1 m/s: link full by ~1700 s
@@ -114,7 +120,7 @@ def _occupied_front(m, lengths):
 def test_shock_runs_back_at_the_rankine_hugoniot_speed():
     n, dx = 60, 100.0
     net = _chain(n, dx)
-    m = TrafficModel(net, dt_s=1.0)
+    m = _model(net, dt_s=1.0)
     qa = 0.5 * Q1
     m.add_demand(0, n, 0.0, 20000.0, qa)
     m.set_capacity_factor([n - 1], 0.2)       # bottleneck at the end: q_b = 0.2 q
@@ -132,7 +138,7 @@ def test_shock_runs_back_at_the_rankine_hugoniot_speed():
 def test_jam_release_discharges_at_capacity_and_the_release_runs_back_at_w():
     n, dx = 30, 100.0
     net = _chain(n, dx)
-    m = TrafficModel(net, dt_s=1.0)
+    m = _model(net, dt_s=1.0)
     m.add_demand(0, n, 0.0, 3000.0, Q1)
     m.set_capacity_factor([n - 1], 1e-9)      # all but shut: a full jam forms behind it
     m.advance(3000.0)
@@ -160,7 +166,7 @@ def test_jam_release_discharges_at_capacity_and_the_release_runs_back_at_w():
 def test_diverge_is_fifo_a_blocked_turn_holds_the_whole_approach():
     # 0 -> 1, then 1 -> 2 (free) and 1 -> 3 -> 4 where 3 -> 4 is nearly shut
     net = RoadNetwork([0, 1, 1, 3], [1, 2, 3, 4], [500.0, 500.0, 300.0, 300.0], U, 1)
-    m = TrafficModel(net, dt_s=1.0, routing="fixed")
+    m = _model(net, dt_s=1.0, routing="fixed")
     m.add_demand([0, 0], [2, 4], 0.0, 4000.0, 0.3 * Q1)
     m.set_capacity_factor([3], 0.05)
     m.advance(2500.0)
@@ -174,7 +180,7 @@ def test_diverge_is_fifo_a_blocked_turn_holds_the_whole_approach():
 
 def test_merge_shares_the_outflow_in_proportion_to_incoming_capacities():
     net = RoadNetwork([0, 1, 2], [2, 2, 3], [500.0, 500.0, 500.0], U, [1, 2, 1])
-    m = TrafficModel(net, dt_s=1.0)
+    m = _model(net, dt_s=1.0)
     m.add_demand([0, 1], [3, 3], 0.0, 3000.0, [Q1, 2 * Q1])
     m.advance(2000.0)
     m.state()
@@ -201,7 +207,7 @@ def _grid(side, length=300.0):
 
 def test_vehicles_are_conserved_every_step_and_never_enter_a_closed_link():
     net = _grid(5)
-    m = TrafficModel(net, dt_s=1.0, reroute_every_s=120.0)
+    m = _model(net, dt_s=1.0, reroute_every_s=120.0)
     rng = np.random.default_rng(3)
     o = rng.integers(0, 25, 60)
     d = (o + rng.integers(1, 25, 60)) % 25
@@ -224,7 +230,7 @@ def test_vehicles_are_conserved_every_step_and_never_enter_a_closed_link():
 
 def test_cut_off_destination_counts_unserved_and_the_run_ends():
     net = RoadNetwork([0, 1], [1, 2], 500.0, U, 1)
-    m = TrafficModel(net, dt_s=1.0)
+    m = _model(net, dt_s=1.0)
     m.add_demand(0, 2, 0.0, 1200.0, 0.2)
     m.advance(600.0)
     m.set_capacity_factor([1], 0.0)           # node 2 now unreachable
@@ -239,7 +245,7 @@ def test_cut_off_destination_counts_unserved_and_the_run_ends():
 
 def test_demand_to_an_unreachable_node_warns_and_is_unserved():
     net = _quiet(RoadNetwork, [0, 2], [1, 3], 500.0, U, 1)
-    m = TrafficModel(net)
+    m = _model(net)
     with pytest.warns(UserWarning, match=r"no path.*\(0, 3\)"):
         m.add_demand(0, 3, 0.0, 100.0, 0.1)
     m.advance(200.0)
@@ -251,7 +257,7 @@ def _two_routes(routing):
     # short route 0->1->3 with a one-lane bottleneck 1->3 (capacity 0.3 q); long route 0->2->3
     net = RoadNetwork([0, 1, 0, 2], [1, 3, 2, 3], [500.0, 500.0, 1500.0, 1500.0], U,
                       [2, 1, 2, 2], capacity_vps=[2 * Q1, 0.3 * Q1, 2 * Q1, 2 * Q1])
-    m = TrafficModel(net, dt_s=1.0, routing=routing, reroute_every_s=60.0)
+    m = _model(net, dt_s=1.0, routing=routing, reroute_every_s=60.0)
     m.add_demand(0, 3, 0.0, 1800.0, 0.8 * Q1)
     m.advance(6000.0)
     return m
@@ -286,7 +292,7 @@ def test_off_grid_times_are_reached_exactly_and_agree_with_a_regular_run():
 
 def test_links_shorter_than_a_step_pass_capacity_and_keep_the_step():
     net = RoadNetwork([0, 1, 2], [1, 2, 3], [400.0, 3.0, 400.0], U, 1)
-    m = TrafficModel(net, dt_s=1.0)
+    m = _model(net, dt_s=1.0)
     assert m.stats()["lengthened_links"] == 1
     m.add_demand(0, 3, 0.0, 1800.0, 2.0 * Q1)
     m.advance(900.0)
