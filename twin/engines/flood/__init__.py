@@ -88,7 +88,7 @@ def build_forcing(scenario, city, grid: FloodGrid) -> Forcing:
     if f.rain is not None and f.rain.source == "gauges":
         t, i = _forcing.rain_field(city.sensors, grid, scenario.start, scenario.duration_s,
                                    method=f.rain.interpolation, power=f.rain.power,
-                                   gauges=f.rain.gauges, file=src)
+                                   gauges=f.rain.gauges, fill=f.rain.fill, file=src)
         rain = (t + f.rain.delay_s, i * np.float32(f.rain.scale))
     elif f.rain is not None:
         rain = _forcing.design_rain(f.rain.return_period, f.rain.duration_s,
@@ -124,7 +124,8 @@ def _river(scenario, city, grid: FloodGrid) -> tuple | None:
         return None
     if river.gauge is not None:
         t, level = _forcing.river_level(city.sensors, river.gauge, scenario.start,
-                                        scenario.duration_s, offset_m=river.offset_m, file=src)
+                                        scenario.duration_s, offset_m=river.offset_m,
+                                        fill=river.fill, file=src)
     else:
         t = np.array([0.0, scenario.duration_s])
         level = np.full(2, river.level_m + river.offset_m)

@@ -22,7 +22,7 @@ _RAIN_KINDS = ("rain_gauge", "weather_station")
 
 
 def rain_field(sensors, grid: FloodGrid, start: pd.Timestamp, duration_s: float, *,
-               method: str = "idw", power: float = 2.0, gauges=None,
+               method: str = "idw", power: float = 2.0, gauges=None, fill: str = "zero",
                file=None) -> tuple[np.ndarray, np.ndarray]:
     """Rainfall on the grid interpolated from the recorded rain gauges.
 
@@ -44,6 +44,10 @@ def rain_field(sensors, grid: FloodGrid, start: pd.Timestamp, duration_s: float,
         IDW exponent.
     gauges : sequence of str, optional
         Rain gauge ids to use (default: every rain gauge).
+    fill : {"zero", "hold", "stop"}
+        A gauge whose readings end before the scenario does: no rain after its
+        last reading, its last reading held, or a DataError. Reported with a
+        warning either way.
     file : path-like, optional
         The scenario, named in errors.
 
@@ -61,7 +65,8 @@ def rain_field(sensors, grid: FloodGrid, start: pd.Timestamp, duration_s: float,
     >>> t, i = rain_field(city.sensors, grid, scenario.start, 6 * 3600)  # doctest: +SKIP
     """
     stations = _rain_gauges(sensors, gauges, file)
-    times_s, values, used = _gauge_series(sensors.readings, stations, start, duration_s, file)
+    times_s, values, used = _gauge_series(sensors.readings, stations, start, duration_s, file,
+                                          fill)
     stations = stations[stations["id"].astype(str).isin(used)]
     gx = shapely.get_x(stations.geometry.values)
     gy = shapely.get_y(stations.geometry.values)
@@ -130,7 +135,7 @@ def _rain_gauges(sensors, gauges, file):
     return chosen
 
 
-def _gauge_series(readings, stations, start, duration_s, file):
+def _gauge_series(readings, stations, start, duration_s, file, fill="zero"):
     """Piecewise-constant intensity (mm/h) of each gauge: a reading is the mean
     over the interval ending at its time, so step ``k`` (from ``times[k]`` to
     ``times[k + 1]``, the union of the reading times in the window) takes each
@@ -161,7 +166,31 @@ def _gauge_series(readings, stations, start, duration_s, file):
     series = dict(tuple(r.groupby("sensor_id")))
     values = np.column_stack([np.interp(ends, series[g]["t"].to_numpy(),
                                         series[g]["intensity"].to_numpy()) for g in used])
+    last = np.array([series[g]["t"].max() for g in used])
+    short = last < duration_s
+    if short.any():
+        _report_short([g for g, s in zip(used, short) if s], float(last[short].min()), start,
+                      duration_s, fill, "forcing.rain.fill", file)
+        if fill == "zero":
+            values[ends[:, None] > last[None, :]] = 0.0
     return times, np.clip(values, 0.0, None), used
+
+
+_FILL = {"zero": "taken as zero after", "hold": "held at its last value after"}
+
+
+def _report_short(ids, last_s, start, duration_s, fill, key, file) -> None:
+    """Warn (or refuse, for ``fill = "stop"``) that gauges end before the scenario."""
+    t0 = pd.Timestamp(start)
+    what = (f"gauges {describe_ids(ids)} have no readings after "
+            f"{t0 + pd.Timedelta(seconds=last_s):%Y-%m-%d %H:%M} but the scenario runs to "
+            f"{t0 + pd.Timedelta(seconds=duration_s):%Y-%m-%d %H:%M}")
+    if fill == "stop":
+        raise DataError(what, file=file, fix=f'shorten the duration, or set {key} = "zero" '
+                                             'or "hold"')
+    warnings.warn(f"{what}: their value is {_FILL[fill]} their last reading ({key} = "
+                  f'"{fill}"; "hold", "zero" or "stop" say otherwise)', DataWarning,
+                  stacklevel=4)
 
 
 def design_rain(return_period: float, duration_s: float, *, peak_ratio: float = 0.4,
@@ -189,7 +218,7 @@ def design_rain(return_period: float, duration_s: float, *, peak_ratio: float = 
 
 
 def river_level(sensors, gauge: str, start: pd.Timestamp, duration_s: float, *,
-                offset_m: float = 0.0, file=None,
+                offset_m: float = 0.0, file=None, fill: str = "hold",
                 key: str = "forcing.river.gauge") -> tuple[np.ndarray, np.ndarray]:
     """Recorded water level of ``gauge`` over the scenario window, plus ``offset_m``.
 
@@ -221,6 +250,10 @@ def river_level(sensors, gauge: str, start: pd.Timestamp, duration_s: float, *,
     if len(t) == 0 or t[0] > duration_s or t[-1] < 0:
         raise DataError(f"river gauge {gauge!r} has no readings in the scenario window",
                         file=file, fix="move the start into the recorded period or use level_m")
+    if duration_s > 0 and t[-1] < duration_s:
+        if fill == "zero":
+            fill = "hold"                         # a level cannot drop to zero
+        _report_short([gauge], float(t[-1]), start, duration_s, fill, "forcing.river.fill", file)
     return t, v + offset_m
 
 

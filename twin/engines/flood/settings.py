@@ -23,8 +23,9 @@ _FLOOD = {"cell_size", "buildings", "drainage_mm_h", "drained_classes", "manning
           "dtype", "boundaries", "initial_levels", "levees"}
 _FORCING = {"rain", "river", "pumps", "breach"}
 _RAIN = {"source", "interpolation", "power", "gauges", "scale", "return_period", "duration",
-         "peak_ratio", "step", "delay"}
-_RIVER = {"gauge", "level_m", "offset_m", "water"}
+         "peak_ratio", "step", "delay", "fill"}
+_RIVER = {"gauge", "level_m", "offset_m", "water", "fill"}
+_FILLS = ("zero", "hold", "stop")
 _PUMP = {"at", "capacity_m3s", "start_level_m", "enabled"}
 _BREACH = {"at", "width_m", "level_m", "time", "enabled"}
 _IMPACTS = {"road_closed_depth_m", "building_flooded_depth_m", "flooded_cell_depth_m",
@@ -98,7 +99,9 @@ class RainForcing:
     restricts the set); ``source = "design"`` uses a Chicago design storm of
     ``return_period`` years lasting ``duration_s`` with ``peak_ratio``, sampled
     every ``step_s`` and starting ``delay_s`` after the scenario start.
-    ``scale`` multiplies the intensity in both cases.
+    ``scale`` multiplies the intensity in both cases. ``fill`` says what a
+    gauge whose readings end before the scenario gives afterwards: ``"zero"``
+    (no rain), ``"hold"`` (its last reading) or ``"stop"`` (refuse to run).
     """
 
     source: str = "gauges"
@@ -111,6 +114,7 @@ class RainForcing:
     peak_ratio: float = 0.4
     step_s: float = 300.0
     delay_s: float = 0.0
+    fill: str = "zero"
 
 
 @dataclass(frozen=True)
@@ -119,13 +123,16 @@ class RiverForcing:
 
     Either the recorded ``gauge`` (a water-level station) plus ``offset_m``, or a
     constant ``level_m`` (plus ``offset_m``). ``water`` is the ``kind`` of the
-    water polygons whose cells hold the level.
+    water polygons whose cells hold the level. A gauge whose readings end before
+    the scenario is held at its last level (``fill = "hold"``, with a warning)
+    or refused (``fill = "stop"``).
     """
 
     gauge: str | None = None
     level_m: float | None = None
     offset_m: float = 0.0
     water: str = "river"
+    fill: str = "hold"
 
 
 @dataclass(frozen=True)
@@ -232,14 +239,16 @@ def _rain(t: dict, ctx: Checker) -> RainForcing:
     common = dict(source=source, scale=ctx.number(t, "scale", w, default=1.0, low=0),
                   delay_s=ctx.duration(t, "delay", w, default=0.0, zero_ok=True))
     if source == "gauges":
-        extra = _RAIN & set(t) - {"source", "interpolation", "power", "gauges", "scale", "delay"}
+        extra = _RAIN & set(t) - {"source", "interpolation", "power", "gauges", "scale", "delay",
+                                  "fill"}
         if extra:
             raise ctx.error(f"{w}.{sorted(extra)[0]}", 'only applies to source = "design"',
                             'remove it or set source = "design"')
         return RainForcing(**common, interpolation=ctx.choice(t, "interpolation", w,
                                                               ("idw", "thiessen"), "idw"),
                            power=ctx.number(t, "power", w, default=2.0, positive=True),
-                           gauges=None if gauges is None else tuple(gauges))
+                           gauges=None if gauges is None else tuple(gauges),
+                           fill=ctx.choice(t, "fill", w, _FILLS, "zero"))
     peak = ctx.number(t, "peak_ratio", w, default=0.4)
     if not 0 <= peak <= 1:
         raise ctx.error(f"{w}.peak_ratio", f"must be within 0..1, got {peak}",
@@ -263,7 +272,8 @@ def _river(t: dict, ctx: Checker) -> RiverForcing:
         raise ctx.error(f"{w}.gauge", f"is {t['gauge']!r}", 'give a station id, e.g. "WL01"')
     return RiverForcing(gauge=t.get("gauge"), level_m=ctx.number(t, "level_m", w),
                         offset_m=ctx.number(t, "offset_m", w, default=0.0),
-                        water=str(t.get("water", "river")))
+                        water=ctx.text(t, "water", w, "river"),
+                        fill=ctx.choice(t, "fill", w, ("hold", "stop"), "hold"))
 
 
 def _pump(t: dict, i: int, ctx: Checker) -> Pump:

@@ -131,3 +131,20 @@ def test_rain_readings_are_means_over_the_interval_ending_at_them(city):
     np.testing.assert_array_equal(rain[:, 5, 5], [60, 0, 0, 0])     # 5 mm fell in 04:00-04:05
     depth_mm = np.sum(rain[:-1, 5, 5] * np.diff(times)) / 3600
     assert depth_mm == 5.0
+
+
+@pytest.mark.parametrize("fill", ["zero", "hold", "stop"])
+def test_gauges_that_end_before_the_scenario_are_reported_and_filled(city, fill):
+    t = pd.date_range(START, periods=4, freq="5min")                # to +15 min
+    city.sensors = sensors([{"id": "G1", "kind": "rain_gauge", "x": X0 + 5, "y": Y0 - 5}],
+                           pd.DataFrame({"sensor_id": "G1", "time": t, "value": 30.0}))
+    grid = flood_grid(city, CELL)
+    if fill == "stop":
+        with pytest.raises(DataError, match="no readings after .* runs to"):
+            rain_field(city.sensors, grid, START, 3600.0, fill=fill)
+        return
+    with pytest.warns(DataWarning, match=f"G1 have no readings after.*{fill}"):
+        times, field = rain_field(city.sensors, grid, START, 3600.0, fill=fill)
+    after = field[times >= 900.0].max()
+    assert after == (0.0 if fill == "zero" else 30.0)
+    assert field[times < 900.0].min() == 30.0
