@@ -98,6 +98,13 @@ class LiveFeed:
     username, password : str, optional
     tls_ca : path-like, optional
         CA certificate file: connect with TLS (``tls=True`` uses the system CAs).
+    protocol : {"5", "3.1.1"}
+        MQTT 5 (default) asks the broker for up to ``batch_size`` messages in
+        flight (Receive Maximum) and keeps the session ``session_expiry_s``.
+        MQTT 3.1.1 (``clean_session`` off) decodes messages about a third
+        faster in paho, but then the broker's own in-flight limit applies
+        (mosquitto: ``max_inflight_messages``, default 20; raise it, e.g. to
+        0 for no limit, or batches stay tiny).
     batch_size, batch_seconds : int, float
         A batch is written when it has this many messages or is this old.
     on_event, on_alarm : callable, optional
@@ -120,7 +127,7 @@ class LiveFeed:
                  password: str | None = None, tls_ca=None, tls: bool = False,
                  topic_prefix: str = "twin/sensors", batch_size: int = 5000,
                  batch_seconds: float = 0.2, watch_seconds: float = 1.0, session_expiry_s: int = 7 * 86400,
-                 keepalive_s: int = 30, on_event: Callable | None = None,
+                 keepalive_s: int = 30, protocol: str = "5", on_event: Callable | None = None,
                  on_alarm: Callable | None = None, watch: Watch | bool | None = None,
                  max_bytes: int | None = None) -> None:
         table = getattr(sensors, "sensors", sensors)
@@ -137,6 +144,9 @@ class LiveFeed:
         self.watch_seconds = float(watch_seconds)
         self._unwatched: list[pd.DataFrame] = []
         self.session_expiry_s, self.keepalive_s = int(session_expiry_s), int(keepalive_s)
+        if str(protocol) not in ("5", "3.1.1"):
+            raise DataError(f"MQTT protocol '{protocol}' is not supported", fix="use 5 or 3.1.1")
+        self.protocol = str(protocol)
         self.on_event, self.on_alarm = on_event, on_alarm
         self.watch = Watch(self.stations) if watch is None or watch is True else (watch or None)
         self.max_bytes = max_bytes
@@ -237,8 +247,10 @@ class LiveFeed:
     def _client(self):
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
+        v5 = self.protocol == "5"
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                             protocol=mqtt.MQTTv5, manual_ack=True)
+                             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311, manual_ack=True,
+                             **({} if v5 else {"clean_session": False}))
         if self.username is not None:
             client.username_pw_set(self.username, self.password)
         if self.tls:
@@ -252,6 +264,9 @@ class LiveFeed:
         client.on_message = self._on_message
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
+        if not v5:
+            client.connect_async(self.host, self.port, keepalive=self.keepalive_s)
+            return client
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.session_expiry_s
         props.ReceiveMaximum = max(min(self.batch_size, 65535), 1)

@@ -88,13 +88,18 @@ class Publisher:
         self.send_many([(topic, payload)], timeout)
 
     def send_many(self, messages, timeout: float = 120.0) -> None:
+        """Publish and wait for every PUBACK; messages published while the broker is away
+        are queued by paho and sent when it reconnects."""
+        deadline = time.monotonic() + timeout
+        while not self.client.is_connected() and time.monotonic() < deadline:
+            time.sleep(0.05)
         infos = []
         for topic, payload in messages:
             data = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
             infos.append(self.client.publish(topic, data, qos=1))
-        deadline = time.monotonic() + timeout
         for info in infos:
-            info.wait_for_publish(max(deadline - time.monotonic(), 0.1))
+            while not info.is_published() and time.monotonic() < deadline:
+                time.sleep(0.01)
             assert info.is_published(), "the broker did not acknowledge a publish"
 
     def close(self) -> None:

@@ -222,3 +222,22 @@ def test_readings_stored_but_not_yet_watched_raise_their_alarm_once(broker, samp
     with open_store(store_path) as s:
         events = s.events
     assert events[events["kind"] == "sensor"]["where"].tolist() == ["WL05"]
+
+
+def test_mqtt_3_1_1_session_with_the_brokers_default_window(broker, publisher, sample_city,
+                                                          make_readings, wait, tmp_path):
+    """MQTT 3.1.1 (clean_session off) under mosquitto's default 20 messages in flight:
+    small batches, still every reading once through a broker restart."""
+    store = tmp_path / "store"
+    feed = LiveFeed(sample_city, store, broker.address, client_id="t-311", protocol="3.1.1",
+                    watch=False).start()
+    assert feed.ready.wait(20)
+    readings = make_readings(sample_city.sensors.stations, 1500)
+    publisher.send_many(_messages(readings[:1000]))
+    broker.stop()
+    broker.start()
+    publisher.send_many(_messages(readings[1000:]))
+    assert wait(lambda: _count(store) >= len(readings), 60), _count(store)
+    stats = feed.stop()
+    _assert_exactly(store, readings)
+    assert stats.connects >= 2
