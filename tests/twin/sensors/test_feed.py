@@ -176,7 +176,7 @@ def test_full_store_stops_the_feed_and_acknowledges_nothing_lost(broker, publish
                                                                 make_readings, wait, tmp_path):
     store = tmp_path / "store"
     feed = LiveFeed(sample_city, store, broker.address, client_id="t-full", watch=False,
-                    max_bytes=64 * 1024).start()
+                    max_bytes=64 * 1024, batch_size=200).start()
     assert feed.ready.wait(20)
     readings = make_readings(sample_city.sensors.stations, 3000)
     publisher.send_many(_messages(readings))
