@@ -15,10 +15,13 @@ proportion to the incoming capacities.
 
 Vehicles are kept as *packets* in a FIFO linked list per link (and one point
 queue per origin node): a packet is a fractional number of vehicles of one trip
-group (origin, destination, departure interval). The curves time the flows; the
-packets say where the vehicles at the head of a link are heading, which gives
-the node model its turning fractions (destination-based routing: the share of
-vehicles for destination ``d`` that take link ``l`` is ``frac[d, l]``).
+group (origin, destination, departure interval) bound for one outgoing link of
+the node ahead. The curves time the flows; the packets say where the vehicles
+at the head of a link are heading, which gives the node model its turning
+flows. Routing is destination-based: ``frac[d, l]`` is the share of vehicles
+for destination ``d`` that should take link ``l``; each new packet takes one
+link whole, the one furthest behind its share (so packets are not shattered
+over the alternatives).
 
 Examples
 --------
@@ -79,28 +82,68 @@ def curve_at(hist, off, size, k, k_reg, t_reg, hist_t, n_hist, t_now, dt, x):
 
 
 @numba.njit(cache=True, inline="always")
-def _append(q, g, amount, t, queues, pool, cohort_s):
+def _choose(n, d, amount, route):
+    """Outgoing slot at node ``n`` for ``amount`` vehicles to destination index ``d``.
+
+    Slots ``0..deg-1`` are the node's outgoing links, ``deg`` arrival, ``deg+1``
+    no route (stranded). A packet takes one link whole: the one furthest behind
+    its share ``frac[d, l]`` of what this node sent toward ``d`` (``sent``), so the
+    turn shares are met over time without splitting packets.
+    """
+    frac, sent, dest_nodes, out_ptr, out_links, downstream, n_links = route
+    deg = out_ptr[n + 1] - out_ptr[n]
+    if dest_nodes[d] == n:
+        return deg
+    total = 0.0
+    share = 0.0
+    for e in range(out_ptr[n], out_ptr[n + 1]):
+        total += sent[d, out_links[e]]
+        share += frac[d, out_links[e]]
+    if share <= 0.0:
+        return deg + 1
+    best = -1
+    gap = -np.inf
+    for e in range(deg):
+        l = out_links[out_ptr[n] + e]
+        f = frac[d, l]
+        if f > 0.0:
+            x = f / share * (total + amount) - sent[d, l]
+            if x > gap:
+                gap = x
+                best = e
+    sent[d, out_links[out_ptr[n] + best]] += amount
+    return best
+
+
+@numba.njit(cache=True, inline="always")
+def _queue_node(q, route):
+    """The node a queue empties into: a link's end node, or an origin queue's node."""
+    n_links = route[6]
+    return route[5][q] if q < n_links else q - n_links
+
+
+@numba.njit(cache=True, inline="always")
+def _append(q, g, amount, t, queues, pool, cohort_s, g_dest, route):
     """Put ``amount`` vehicles of group ``g`` at the tail of queue ``q``.
 
     Vehicles entering a queue within ``cohort_s`` of each other form one
-    *cohort*, a mixed block: the same group shares one packet in it, and a
-    head segment that ends inside a cohort takes the same share of each of its
-    packets (the curves, not the packets, time the flows).
+    *cohort*: in it, vehicles of the same group share one packet (their order
+    inside the cohort is not kept; the curves, not the packets, time the flows).
     """
     head, tail, qcount, coh_head, coh_t = queues
-    pg, pc, pnext, free, nfree, pstart = pool
+    pg, pc, pnext, free, nfree, pturn = pool
     tl = tail[q]
     is_open = coh_head[q] >= 0 and t - coh_t[q] < cohort_s
     if is_open:
-        if pg[tl] == g:
-            pc[tl] += amount
-            qcount[q] += amount
-            return
-        p = coh_head[q]
+        p = tl if pg[tl] == g else coh_head[q]
         while p >= 0:
             if pg[p] == g:
                 pc[p] += amount
                 qcount[q] += amount
+                deg = route[3][_queue_node(q, route) + 1] - route[3][_queue_node(q, route)]
+                if pturn[p] < deg:
+                    route[1][g_dest[g], route[4][route[3][_queue_node(q, route)] + pturn[p]]] \
+                        += amount
                 return
             p = pnext[p]
     if nfree[0] == 0:
@@ -110,7 +153,7 @@ def _append(q, g, amount, t, queues, pool, cohort_s):
     pg[p] = g
     pc[p] = amount
     pnext[p] = -1
-    pstart[p] = not is_open
+    pturn[p] = _choose(_queue_node(q, route), g_dest[g], amount, route)
     if tl >= 0:
         pnext[tl] = p
     else:
@@ -126,7 +169,7 @@ def _append(q, g, amount, t, queues, pool, cohort_s):
 def _unlink(q, p, prev, queues, pool):
     """Remove packet ``p`` (after ``prev``, -1 at the head) from queue ``q``; return next."""
     head, tail, qcount, coh_head, coh_t = queues
-    pg, pc, pnext, free, nfree, pstart = pool
+    pg, pc, pnext, free, nfree, pturn = pool
     nxt = pnext[p]
     if prev < 0:
         head[q] = nxt
@@ -136,25 +179,11 @@ def _unlink(q, p, prev, queues, pool):
         tail[q] = prev
     if coh_head[q] == p:
         coh_head[q] = nxt
-    if pstart[p] and nxt >= 0:
-        pstart[nxt] = True                    # the rest of the cohort keeps its start
     pc[p] = 0.0
     pnext[p] = -1
     free[nfree[0]] = p
     nfree[0] += 1
     return nxt
-
-
-@numba.njit(cache=True, inline="always")
-def _cohort(p, pc, pnext, pstart):
-    """(first packet after the cohort that starts at ``p``, vehicles in that cohort)."""
-    total = 0.0
-    x = p
-    while True:
-        total += pc[x]
-        x = pnext[x]
-        if x < 0 or pstart[x]:
-            return x, total
 
 
 @numba.njit(cache=True)
@@ -173,8 +202,7 @@ def _departed(t, t0, t1, n_q, phase):
 
 
 @numba.njit(cache=True)
-def _generate(t, h, dem, groups, dest_nodes, frac, out_ptr, out_links, n_links, queues, pool,
-              cohort_s):
+def _generate(t, h, dem, groups, route, queues, pool, cohort_s):
     """Departures in ``[t, t+h)`` join the origin queues (or are unserved if unroutable).
 
     Row ``r`` departs ``flow * (t1 - t0)`` vehicles as ``n_q`` equal quanta at
@@ -184,6 +212,7 @@ def _generate(t, h, dem, groups, dest_nodes, frac, out_ptr, out_links, n_links, 
     """
     orig, dsti, t0, t1, flow, goff, nbins, bin_s, n_q, phase, order = dem
     g_dest, g_dem, g_dep, g_arr, g_arr_t, g_uns = groups
+    frac, out_ptr, out_links, n_links = route[0], route[3], route[4], route[6]
     for i in range(order.size):
         r = order[i]
         if t0[r] >= t + h:
@@ -208,7 +237,7 @@ def _generate(t, h, dem, groups, dest_nodes, frac, out_ptr, out_links, n_links, 
             g_dem[g] += size
             g_dep[g] += size * (t + 0.5 * h)
             if routable:
-                _append(n_links + o, g, size, t, queues, pool, cohort_s)
+                _append(n_links + o, g, size, t, queues, pool, cohort_s, g_dest, route)
             else:
                 g_uns[g] += size
 
@@ -241,33 +270,33 @@ def _link_flows(t, h, k, k_reg, t_reg, dt, links, nup, ndn, hoff, hlen, hist_up,
 
 
 @numba.njit(cache=True, inline="always")
-def _turns(n, i_q, s_i, d_out, sij, head, pool, g_dest, dest_nodes, frac, out_ptr, out_links):
+def _turn(n, p, pool, g_dest, route):
+    """Packet ``p``'s outgoing slot at node ``n``, chosen again if its link left the routes."""
+    pg, pc, pnext, free, nfree, pturn = pool
+    frac, out_ptr, out_links = route[0], route[3], route[4]
+    deg = out_ptr[n + 1] - out_ptr[n]
+    e = pturn[p]
+    d = g_dest[pg[p]]
+    if e < deg and frac[d, out_links[out_ptr[n] + e]] <= 0.0:
+        e = _choose(n, d, pc[p], route)
+        pturn[p] = e
+    elif e == deg + 1:
+        e = _choose(n, d, pc[p], route)          # stranded: a route may have opened
+        pturn[p] = e
+    return e
+
+
+@numba.njit(cache=True, inline="always")
+def _turns(n, i_q, s_i, sij, head, pool, g_dest, route):
     """Add the head segment ``s_i`` of queue ``i_q`` to ``sij`` by outgoing slot."""
-    pg, pc, pnext, free, nfree, pstart = pool
-    o0 = out_ptr[n]
+    pg, pc, pnext, free, nfree, pturn = pool
     rem = s_i
     p = head[i_q]
     while p >= 0 and rem > 0.0:
-        x, total = _cohort(p, pc, pnext, pstart)
-        take = 1.0 if total <= rem else rem / total
-        rem -= min(total, rem)
-        while p != x:
-            a = pc[p] * take
-            d = g_dest[pg[p]]
-            if dest_nodes[d] == n:
-                sij[d_out] += a                       # arrives
-            else:
-                tot = 0.0
-                for e in range(d_out):
-                    tot += frac[d, out_links[o0 + e]]
-                if tot <= 0.0:
-                    sij[d_out + 1] += a               # stranded: no route left
-                else:
-                    for e in range(d_out):
-                        f = frac[d, out_links[o0 + e]]
-                        if f > 0.0:
-                            sij[e] += a * f / tot
-            p = pnext[p]
+        a = min(pc[p], rem)
+        rem -= a
+        sij[_turn(n, p, pool, g_dest, route)] += a
+        p = pnext[p]
 
 
 @numba.njit(cache=True, inline="always")
@@ -323,68 +352,52 @@ def _node_split(n_in, n_out, sij, cap_i, rt, alpha, active, done, s_tot):
 
 
 @numba.njit(cache=True, inline="always")
-def _move(n, i_q, s_i, alpha, d_out, t, queues, pool, groups, dest_nodes, frac, out_ptr,
-          out_links, inflow, cohort_s, t_mid):
+def _move(n, i_q, s_i, alpha, d_out, t, queues, pool, groups, route, inflow, cohort_s, t_mid):
     """Move the share ``alpha`` of the head segment of queue ``i_q``; return vehicles moved."""
     head, tail, qcount, coh_head, coh_t = queues
-    pg, pc, pnext, free, nfree, pstart = pool
+    pg, pc, pnext, free, nfree, pturn = pool
     g_dest, g_dem, g_dep, g_arr, g_arr_t, g_uns = groups
-    o0 = out_ptr[n]
+    o0 = route[3][n]
+    out_links = route[4]
     rem = s_i
     moved = 0.0
     prev = -1
     p = head[i_q]
     while p >= 0 and rem > 0.0:
-        x, total = _cohort(p, pc, pnext, pstart)
-        take = alpha * (1.0 if total <= rem else rem / total)
-        rem -= min(total, rem)
-        while p != x:
-            m = take * pc[p]
-            if pc[p] - m <= TINY:
-                m = pc[p]
-            if m <= 0.0:
-                prev = p
-                p = pnext[p]
-                continue
-            g = pg[p]
-            d = g_dest[g]
-            if dest_nodes[d] == n:
-                g_arr[g] += m
-                g_arr_t[g] += m * t_mid
-            else:
-                tot = 0.0
-                last = -1
-                for e in range(d_out):
-                    f = frac[d, out_links[o0 + e]]
-                    tot += f
-                    if f > 0.0:
-                        last = e
-                if last < 0:
-                    g_uns[g] += m
-                else:
-                    given = 0.0
-                    for e in range(last + 1):
-                        f = frac[d, out_links[o0 + e]]
-                        if f > 0.0:
-                            amt = m - given if e == last else m * f / tot
-                            given += amt
-                            j = out_links[o0 + e]
-                            _append(j, g, amt, t, queues, pool, cohort_s)
-                            inflow[j] += amt
-            moved += m
-            qcount[i_q] -= m
-            if m == pc[p]:
-                p = _unlink(i_q, p, prev, queues, pool)
-            else:
-                pc[p] -= m
-                prev = p
-                p = pnext[p]
+        a = min(pc[p], rem)
+        rem -= a
+        m = alpha * a
+        if pc[p] - m <= TINY:
+            m = pc[p]
+        if m <= 0.0:
+            prev = p
+            p = pnext[p]
+            continue
+        g = pg[p]
+        e = pturn[p]
+        if e == d_out:
+            g_arr[g] += m
+            g_arr_t[g] += m * t_mid
+        elif e == d_out + 1:
+            g_uns[g] += m
+        else:
+            j = out_links[o0 + e]
+            _append(j, g, m, t, queues, pool, cohort_s, g_dest, route)
+            inflow[j] += m
+        moved += m
+        qcount[i_q] -= m
+        if m == pc[p]:
+            p = _unlink(i_q, p, prev, queues, pool)
+        else:
+            pc[p] -= m
+            prev = p
+            p = pnext[p]
     return moved
 
 
 @numba.njit(cache=True)
-def _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, dest_nodes, frac,
-           inflow, outflow, cohort_s, scratch):
+def _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, route, inflow, outflow,
+           cohort_s, scratch):
     """Apply the node model at every node for one step (serial: the packet pool is shared)."""
     in_ptr, in_links, out_ptr, out_links = net
     head, qcount = queues[0], queues[2]
@@ -412,8 +425,7 @@ def _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, dest_nodes
             s_in[n_in] = s
             cap_i[n_in] = c
             sij[n_in, :d_out + 2] = 0.0
-            _turns(n, q, s, d_out, sij[n_in], head, pool, g_dest, dest_nodes, frac, out_ptr,
-                   out_links)
+            _turns(n, q, s, sij[n_in], head, pool, g_dest, route)
             n_in += 1
         if n_in == 0:
             continue
@@ -423,7 +435,7 @@ def _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, dest_nodes
         for i in range(n_in):
             if alpha[i] > 0.0:
                 moved = _move(n, q_in[i], s_in[i], alpha[i], d_out, t, queues, pool, groups,
-                              dest_nodes, frac, out_ptr, out_links, inflow, cohort_s, t_mid)
+                              route, inflow, cohort_s, t_mid)
                 if q_in[i] < n_links:
                     outflow[q_in[i]] += moved
 
@@ -444,7 +456,7 @@ def _scratch(net):
 
 @numba.njit(cache=True)
 def advance_steps(clock, until, dt, margin, cohort_s, links, ring, curves, pool, queues,
-                  groups, dem, net, dest_nodes, frac, acc):
+                  groups, dem, net, route, acc):
     """Step the network from ``clock[0]`` to ``until`` (or until the packet pool runs low).
 
     ``clock`` = [t, k, k_reg, t_reg, steps, min_h] is updated in place.
@@ -468,14 +480,13 @@ def advance_steps(clock, until, dt, margin, cohort_s, links, ring, curves, pool,
         t = clock[0]
         k = int(clock[1])
         h = min(dt, until - t)
-        _generate(t, h, dem, groups, dest_nodes, frac, net[2], net[3], n_links, queues, pool,
-                  cohort_s)
+        _generate(t, h, dem, groups, route, queues, pool, cohort_s)
         _link_flows(t, h, k, int(clock[2]), clock[3], dt, links, nup, ndn, hoff, hlen, hist_up,
                     hist_dn, hist_t, send, recv)
         inflow[:] = 0.0
         outflow[:] = 0.0
-        _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, dest_nodes, frac,
-               inflow, outflow, cohort_s, scratch)
+        _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, route, inflow,
+               outflow, cohort_s, scratch)
         k += 1
         for l in range(n_links):
             nup[l] += inflow[l]

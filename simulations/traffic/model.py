@@ -91,10 +91,11 @@ class TrafficModel(Engine):
         spaced over each demand row's interval (1: whole vehicles; smaller
         values approach a continuous flow at the cost of more packets).
     cohort_s : float
-        Vehicles entering a link (or origin queue) within this many seconds of
-        each other form one cohort whose destinations are mixed (the order of
-        vehicles inside a cohort is not tracked; flows are still timed by the
-        cumulative curves). 0 keeps strict order (more packets, slower).
+        Vehicles of one trip group entering a link (or origin queue) within
+        this many seconds of each other share one packet (so their order
+        relative to other groups may shift by up to ``cohort_s``; flows are
+        still timed by the cumulative curves). 0 keeps strict order (more
+        packets, slower).
     """
 
     def __init__(self, net: RoadNetwork, seed: int = 0, routing: str = "dynamic",
@@ -130,6 +131,7 @@ class TrafficModel(Engine):
         self.speed_factor = np.ones(n)
         self.demand = Demand(nn, trip_bin_s, min_group_veh, quantum_veh, seed)
         self.frac = np.zeros((0, n), np.float32)
+        self.sent = np.zeros((0, n))
         # ring of curve values: long enough for the slowest allowed speed and the wave
         longest = np.maximum(self.length_eff / (net.free_speed_ms * self.min_speed_factor),
                              self.length_eff / net.backward_wave_ms)
@@ -157,18 +159,18 @@ class TrafficModel(Engine):
     def _new_pool(size: int) -> tuple:
         return (np.zeros(size, np.int64), np.zeros(size), np.full(size, -1, np.int64),
                 np.arange(size, dtype=np.int64)[::-1].copy(), np.array([size], np.int64),
-                np.zeros(size, np.bool_))
+                np.zeros(size, np.int64))
 
     def _grow_pool(self) -> None:
-        pg, pc, pnext, free, nfree, start = self._pool
+        pg, pc, pnext, free, nfree, turn = self._pool
         old = pg.size
         size = 2 * old
-        pg2, pc2, pnext2, _, _, start2 = self._new_pool(size)
-        pg2[:old], pc2[:old], pnext2[:old], start2[:old] = pg, pc, pnext, start
+        pg2, pc2, pnext2, _, _, turn2 = self._new_pool(size)
+        pg2[:old], pc2[:old], pnext2[:old], turn2[:old] = pg, pc, pnext, turn
         free2 = np.concatenate([free[:nfree[0]], np.arange(size - 1, old - 1, -1)])
         free2 = np.concatenate([free2, np.zeros(size - free2.size, np.int64)])
         self._pool = (pg2, pc2, pnext2, free2, np.array([nfree[0] + size - old], np.int64),
-                      start2)
+                      turn2)
 
     def _update_links(self) -> None:
         """Effective link times and capacities from the speed and capacity factors."""
@@ -234,6 +236,7 @@ class TrafficModel(Engine):
         if new.size:
             self.frac = np.concatenate([self.frac, np.zeros((new.size, self.net.n_links),
                                                             np.float32)])
+            self.sent = np.concatenate([self.sent, np.zeros((new.size, self.net.n_links))])
             saved = self.frac[:-new.size].copy()
             self._reroute(1.0)                  # new destinations start on shortest paths
             self.frac[:-new.size] = saved
@@ -275,7 +278,8 @@ class TrafficModel(Engine):
                 self._clock, stop, self.dt_s, 8 * self.net.n_links + self.demand.n_groups // 4
                 + 1024, self.cohort_s, self._links, self._ring, self._curves, self._pool, self._queues,
                 self.demand.kernel_groups(), self.demand.kernel_rows(), self._net,
-                self.demand.dest_nodes, self.frac, self._acc)
+                (self.frac, self.sent, self.demand.dest_nodes, self.net.out_ptr,
+                 self.net.out_links, self.net.downstream, self.net.n_links), self._acc)
             if status == 1:
                 self._grow_pool()
                 continue

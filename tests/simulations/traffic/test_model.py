@@ -166,7 +166,8 @@ def test_jam_release_discharges_at_capacity_and_the_release_runs_back_at_w():
 def test_diverge_is_fifo_a_blocked_turn_holds_the_whole_approach():
     # 0 -> 1, then 1 -> 2 (free) and 1 -> 3 -> 4 where 3 -> 4 is nearly shut
     net = RoadNetwork([0, 1, 1, 3], [1, 2, 3, 4], [500.0, 500.0, 300.0, 300.0], U, 1)
-    m = _model(net, dt_s=1.0, routing="fixed")
+    # cohorts of one step keep the two groups interleaved as they arrived (strict FIFO)
+    m = _model(net, dt_s=1.0, routing="fixed", cohort_s=1.0)
     m.add_demand([0, 0], [2, 4], 0.0, 4000.0, 0.3 * Q1)
     m.set_capacity_factor([3], 0.05)
     m.advance(2500.0)
