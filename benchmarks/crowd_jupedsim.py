@@ -21,10 +21,10 @@ Run by hand: ``.venv/bin/python benchmarks/crowd_jupedsim.py [--agents N] [--hor
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import time
 
+import numba
 import numpy as np
 
 DOOR, WALL, H = 4.0, 1.0, 0.5
@@ -51,7 +51,7 @@ def doors(side: float) -> dict[str, tuple[float, float, float, float]]:
             "south": (a, -WALL, b, 0.0), "north": (a, side, b, side + WALL)}
 
 
-def run_ours(x, y, v0, side: float, horizon: float):
+def run_ours(x, y, v0, side: float, horizon: float, threads: int | None):
     from simulations.crowd import CrowdModel
     n = int(round((side + 2 * WALL) / H))
     walk = np.zeros((n, n), bool)
@@ -66,7 +66,7 @@ def run_ours(x, y, v0, side: float, horizon: float):
         outer = passage & ((cx < -WALL + H) | (cx > side + WALL - H) |
                            (cy < -WALL + H) | (cy > side + WALL - H))
         exits[name] = outer
-    m = CrowdModel(walk, H, exits, seed=0)
+    m = CrowdModel(walk, H, exits, seed=0, threads=threads)
     m.add_agents(x + WALL, y + WALL, desired_speed_ms=v0)
     m.advance(0.05)                                          # compile outside the timing
     t0, c0 = time.perf_counter(), time.process_time()
@@ -121,12 +121,12 @@ def _load() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
-def compare(n: int, side: float, horizon: float) -> None:
+def compare(n: int, side: float, horizon: float, threads: int | None) -> None:
     """Run both engines on the same ``n`` people and print one table."""
     x, y, v0 = people(n, side)
     print(f"\n{n} people, {side:g} m square, four {DOOR:g} m doors, horizon {horizon:g} s; "
           f"load: {_load()}")
-    rows = {"crowd (ours)": run_ours(x, y, v0, side, horizon),
+    rows = {"crowd (ours)": run_ours(x, y, v0, side, horizon, threads),
             "JuPedSim CFSM": run_jupedsim(x, y, v0, side, horizon)}
     print(f"{'engine':<15}{'dt s':>6}{'sim s':>8}{'wall s':>9}{'cpu s':>8}"
           f"{'agent-s/wall s':>16}{'evac s':>9}  people per door")
@@ -146,12 +146,15 @@ def main() -> None:
     ap.add_argument("--horizon", type=float, default=10.0)
     ap.add_argument("--evac-agents", type=int, default=1_000)
     ap.add_argument("--evac-side", type=float, default=40.0)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="numba threads for ours (default: all; JuPedSim runs on one)")
     args = ap.parse_args()
-    print(f"numba threads: {os.environ.get('NUMBA_NUM_THREADS', 'default')}; ours runs to the "
-          f"last person out in both runs, JuPedSim only in run B")
-    compare(args.agents, args.side, args.horizon)
+    print(f"numba threads for ours: {args.threads or 'all'} of {numba.config.NUMBA_NUM_THREADS}; "
+          f"ours runs to the last person out in both runs, JuPedSim only in run B")
+    if args.agents:
+        compare(args.agents, args.side, args.horizon, args.threads)
     if args.evac_agents:
-        compare(args.evac_agents, args.evac_side, 3600.0)
+        compare(args.evac_agents, args.evac_side, 3600.0, args.threads)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from __future__ import annotations
 import time as _clock
 import warnings
 
+import numba
 import numpy as np
 import xarray as xr
 from scipy import ndimage
@@ -86,6 +87,9 @@ class CrowdModel(Engine):
         ``(x_west, y_north)`` of the grid's outer corner for the ``x``/``y``
         coordinates of the outputs (e.g. in the City CRS); positions given to and
         read from the model stay in metres from the west and south edges.
+    threads : int, optional
+        Numba threads for the step (all by default); with 1, or fewer than
+        :data:`~simulations.crowd.kernels.PARALLEL_MIN` people moving, it runs serially.
     """
 
     def __init__(self, walkable, cell_size: float, exits, seed: int = 0, *, dt_s: float = 0.05,
@@ -94,7 +98,7 @@ class CrowdModel(Engine):
                  wall_range_m: float = 0.02, wall_margin_m: float = 0.6,
                  density_weight: float = 0.0, reroute_every_s: float = 10.0,
                  density_sigma_m: float = 0.7, density_every_s: float = 1.0,
-                 origin: tuple[float, float] | None = None):
+                 origin: tuple[float, float] | None = None, threads: int | None = None):
         w = np.asarray(walkable)
         if w.ndim != 2 or w.dtype != bool or min(w.shape) < 1:
             raise ValueError(f"CrowdModel: walkable must be a 2-D bool grid (got shape {w.shape}, "
@@ -123,6 +127,9 @@ class CrowdModel(Engine):
         self._origin = (0.0, self._height) if origin is None else (float(origin[0]), float(origin[1]))
         if not np.isfinite(self._origin).all():
             raise ValueError(f"CrowdModel: origin={origin} must be two finite numbers (x_west, y_north)")
+        if threads is not None and not (int(threads) == threads and threads >= 1):
+            raise ValueError(f"CrowdModel: threads={threads} must be a whole number >= 1")
+        self._threads = None if threads is None else int(threads)
         self._rng = np.random.default_rng(seed)
         self._open = np.ones(len(self._names) + 1, bool)
         self._open[0] = False
@@ -348,12 +355,24 @@ class CrowdModel(Engine):
         """Step (``dt_s``, the last step shortened) to exactly ``until_s``."""
         until = self._check_until(until_s)
         t0 = _clock.perf_counter()
+        alive = np.flatnonzero(np.isnan(self._exit_time))
+        threads = numba.get_num_threads()
+        if self._threads is not None:
+            numba.set_num_threads(min(self._threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            self._steps(until, alive)
+        finally:
+            numba.set_num_threads(threads)
+        self._time = max(self._time, until)
+        self._st["wall_s"] += _clock.perf_counter() - t0
+
+    def _steps(self, until: float, alive: np.ndarray) -> None:
         h = self._h
         hn = max(self._ell + 6.0 * self._rep[1], 0.5)
         nbx = int(np.ceil(self.shape[1] * h / hn)) + 1
         nby = int(np.ceil(self.shape[0] * h / hn)) + 1
         a, d, b, dw = self._rep
-        alive = np.flatnonzero(np.isnan(self._exit_time))
+        parallel_ok = numba.get_num_threads() > 1
         new_pos = self._pos.copy()
         speed = np.zeros(self._v0.size)
         out = np.zeros(self._v0.size, np.int32)
@@ -364,7 +383,7 @@ class CrowdModel(Engine):
             kernels.step(self._pos, self._v0, self._start, self._field, alive, cstart, corder,
                          nbx, nby, self._gx, self._gy, self._code_grid, self._labels, self._open,
                          self._time, p, new_pos, speed, out,
-                         parallel=alive.size >= kernels.PARALLEL_MIN)
+                         parallel=parallel_ok and alive.size >= kernels.PARALLEL_MIN)
             self._pos[alive] = new_pos[alive]
             self._time += dt
             self._st["steps"] += 1
@@ -377,8 +396,6 @@ class CrowdModel(Engine):
                 self._pos[gone] = np.nan
                 alive = np.flatnonzero(np.isnan(self._exit_time))
             self._after_step()
-        self._time = max(self._time, until)
-        self._st["wall_s"] += _clock.perf_counter() - t0
 
     def _after_step(self) -> None:
         if self._time + 1e-9 >= self._next_peak:

@@ -258,7 +258,7 @@ def test_run_frames_density_and_results():
 
 def test_output_coordinates_follow_the_origin():
     walk, exits, off = room(10.0, 4.0, 0.5, {"door": ("east", 2.0, 1.0)})
-    m = CrowdModel(walk, 0.5, exits, origin=(500_000.0, 3_400_000.0))
+    m = CrowdModel(walk, 0.5, exits, origin=(500_000.0, 3_400_000.0), threads=1)
     ds = m.state()
     assert ds.x.values[0] == 500_000.25 and ds.y.values[0] == 3_399_999.75
     assert float(CrowdModel(walk, 0.5, exits).state().y[-1]) == 0.25
@@ -278,6 +278,7 @@ def small():
     ({"exits": np.zeros((4, 4), bool)}, "exits"),
     ({"dt_s": 0.6}, "dt_s"),
     ({"density_weight": -1.0}, "density_weight"),
+    ({"threads": 0}, "threads"),
 ])
 def test_bad_model_arguments_are_named(kwargs, match):
     args = {"walkable": np.ones((4, 4), bool), "cell_size": 0.5,
@@ -329,6 +330,7 @@ def test_bad_exchanges_and_times(small):
         m.advance(5.0)                                     # standing still is fine
 
 
+@pytest.mark.filterwarnings("ignore:The data type .* does not have a Zarr V3 specification")
 def test_frames_store_in_zarr(tmp_path):
     zarr = pytest.importorskip("zarr")
     walk, exits, off = room(10.0, 4.0, 0.5, {"door": ("east", 2.0, 1.0)})
