@@ -41,7 +41,7 @@ TINY = 1e-9
 """A packet left with fewer vehicles than this is moved whole (keeps the pool small)."""
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def curve_at(hist, off, size, k, k_reg, t_reg, hist_t, n_hist, t_now, dt, x):
     """Value of one link's cumulative curve at time ``x`` (linear between steps).
 
@@ -81,7 +81,7 @@ def curve_at(hist, off, size, k, k_reg, t_reg, hist_t, n_hist, t_now, dt, x):
     return v0 + f * (v1 - v0)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _choose(n, d, amount, route):
     """Outgoing slot at node ``n`` for ``amount`` vehicles to destination index ``d``.
 
@@ -115,14 +115,14 @@ def _choose(n, d, amount, route):
     return best
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _queue_node(q, route):
     """The node a queue empties into: a link's end node, or an origin queue's node."""
     n_links = route[6]
     return route[5][q] if q < n_links else q - n_links
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _append(q, g, amount, t, queues, pool, cohort_s, g_dest, route):
     """Put ``amount`` vehicles of group ``g`` at the tail of queue ``q``.
 
@@ -165,7 +165,7 @@ def _append(q, g, amount, t, queues, pool, cohort_s, g_dest, route):
         coh_t[q] = t
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _unlink(q, p, prev, queues, pool):
     """Remove packet ``p`` (after ``prev``, -1 at the head) from queue ``q``; return next."""
     head, tail, qcount, coh_head, coh_t = queues
@@ -186,13 +186,13 @@ def _unlink(q, p, prev, queues, pool):
     return nxt
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def packet_total(pc):
     """Vehicles held in all packets (freed packets hold zero)."""
     return pc.sum()
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _departed(t, t0, t1, n_q, phase):
     """Quanta of a row (``n_q`` evenly spaced over ``[t0, t1)``) that departed before ``t``."""
     if t <= t0:
@@ -201,7 +201,7 @@ def _departed(t, t0, t1, n_q, phase):
     return min(max(k, 0), n_q)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _generate(t, h, dem, groups, route, queues, pool, cohort_s):
     """Departures in ``[t, t+h)`` join the origin queues (or are unserved if unroutable).
 
@@ -242,7 +242,7 @@ def _generate(t, h, dem, groups, route, queues, pool, cohort_s):
                 g_uns[g] += size
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _link_flows(t, h, k, k_reg, t_reg, dt, links, nup, ndn, hoff, hlen, hist_up, hist_dn,
                 hist_t, send, recv):
     """LTM sending and receiving flows of every link for the step ``[t, t+h]``.
@@ -269,7 +269,7 @@ def _link_flows(t, h, k, k_reg, t_reg, dt, links, nup, ndn, hoff, hlen, hist_up,
             recv[l] = max(0.0, min(cap_in[l] * h, dn_then + store[l] - nup[l]))
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _turn(n, p, pool, g_dest, route):
     """Packet ``p``'s outgoing slot at node ``n``, chosen again if its link left the routes."""
     pg, pc, pnext, free, nfree, pturn = pool
@@ -286,7 +286,7 @@ def _turn(n, p, pool, g_dest, route):
     return e
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _turns(n, i_q, s_i, sij, head, pool, g_dest, route):
     """Add the head segment ``s_i`` of queue ``i_q`` to ``sij`` by outgoing slot."""
     pg, pc, pnext, free, nfree, pturn = pool
@@ -299,7 +299,7 @@ def _turns(n, i_q, s_i, sij, head, pool, g_dest, route):
         p = pnext[p]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _node_split(n_in, n_out, sij, cap_i, rt, alpha, active, done, s_tot):
     """Tampere et al. (2011) node model: the share ``alpha[i]`` of each incoming demand that moves.
 
@@ -351,7 +351,7 @@ def _node_split(n_in, n_out, sij, cap_i, rt, alpha, active, done, s_tot):
         done[jstar] = True
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _move(n, i_q, s_i, alpha, d_out, t, queues, pool, groups, route, inflow, cohort_s, t_mid):
     """Move the share ``alpha`` of the head segment of queue ``i_q``; return vehicles moved."""
     head, tail, qcount, coh_head, coh_t = queues
@@ -395,7 +395,7 @@ def _move(n, i_q, s_i, alpha, d_out, t, queues, pool, groups, route, inflow, coh
     return moved
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, route, inflow, outflow,
            cohort_s, scratch):
     """Apply the node model at every node for one step (serial: the packet pool is shared)."""
@@ -440,7 +440,7 @@ def _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, route, inf
                     outflow[q_in[i]] += moved
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _scratch(net):
     """Work arrays of the node model, sized by the largest node."""
     in_ptr, in_links, out_ptr, out_links = net
@@ -454,7 +454,7 @@ def _scratch(net):
             np.zeros(max_in, np.bool_), np.zeros(max_out + 2, np.bool_), np.zeros(max_in))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def advance_steps(clock, until, dt, margin, cohort_s, links, ring, curves, pool, queues,
                   groups, dem, net, route, acc):
     """Step the network from ``clock[0]`` to ``until`` (or until the packet pool runs low).

@@ -68,12 +68,22 @@ def _heap_pop(keys, vals, size):
     return key, val, size
 
 
-@numba.njit(parallel=True, cache=True)
+PARALLEL_FROM = 64
+"""Destinations from which the shortest-time search runs in parallel (threads cost
+more than they save on a few small searches)."""
+
+
 def shortest_times(cost, upstream, in_ptr, in_links, dest_nodes, n_nodes):
     """Shortest travel time (s) from every node to each destination, ``(n_dest, n_nodes)``.
 
-    ``cost`` holds each link's travel time; ``inf`` marks a closed link.
+    ``cost`` holds each link's travel time; ``inf`` marks a closed link. One
+    reverse Dijkstra search per destination, in parallel for many destinations.
     """
+    kernel = _times_parallel if dest_nodes.size >= PARALLEL_FROM else _times_serial
+    return kernel(cost, upstream, in_ptr, in_links, dest_nodes, n_nodes)
+
+
+def _times(cost, upstream, in_ptr, in_links, dest_nodes, n_nodes):
     n_dest = dest_nodes.size
     dist = np.full((n_dest, n_nodes), np.inf)
     for d in numba.prange(n_dest):
@@ -99,11 +109,15 @@ def shortest_times(cost, upstream, in_ptr, in_links, dest_nodes, n_nodes):
     return dist
 
 
-@numba.njit(parallel=True, cache=True)
+_times_serial = numba.njit(cache=True)(_times)
+_times_parallel = numba.njit(cache=True, parallel=True)(_times)
+
+
+@numba.njit(cache=True)
 def update_shares(frac, dist, cost, downstream, out_ptr, out_links, dest_nodes, share):
     """Move ``share`` of each node's vehicles per destination onto its best link (in place)."""
     n_nodes = out_ptr.size - 1
-    for d in numba.prange(dest_nodes.size):
+    for d in range(dest_nodes.size):
         for n in range(n_nodes):
             o0, o1 = out_ptr[n], out_ptr[n + 1]
             here = dist[d, n]
@@ -133,7 +147,7 @@ def update_shares(frac, dist, cost, downstream, out_ptr, out_links, dest_nodes, 
                 frac[d, out_links[e]] /= total
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def link_times(length, tau_u, cap, jam, w, vehicles, closed, min_speed):
     """Current travel time of each link (s) from its mean density on the diagram.
 
@@ -141,7 +155,7 @@ def link_times(length, tau_u, cap, jam, w, vehicles, closed, min_speed):
     ``min(q/k, w (kj - k)/k)`` (at least ``min_speed``); ``inf`` if closed.
     """
     out = np.empty(length.size)
-    for l in numba.prange(length.size):
+    for l in range(length.size):
         if closed[l]:
             out[l] = np.inf
             continue
