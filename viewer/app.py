@@ -120,9 +120,11 @@ class OperationsScreen:
         self.legend = LegendBox()
         self.map = MapView(self.model, on_pick=self.pick)
         self.chart = SensorChart(ws.city.sensors, ws.city.timezone)
-        self.events = EventTable(self.model.events(), on_choose=self.choose_event)
+        self.events = EventTable(self.model.events(), on_choose=self.choose_event,
+                                 width=SIDE_WIDTH - 40)
         self.whatif = WhatIf(self.model, ws.runs_dir or Path(ws.city_path).parent / "runs",
-                             on_done=self.show_comparison)
+                             on_done=self.show_comparison, on_compare=self._compare_with)
+        self.whatif.set_runs(list(ws.runs), _run_label(ws))
         self.run_select = pn.widgets.Select(label="Run", options=list(ws.runs),
                                             value=_run_label(ws), width=230,
                                             css_classes=["run-select"],
@@ -202,18 +204,18 @@ class OperationsScreen:
 
     # -- picking -------------------------------------------------------------------
     def pick(self, kind: str | None, row: int | None) -> None:
-        """A building, road or sensor picked (map, 3D view or event): highlight it in
-        every view, show its information, chart a sensor."""
-        locked(self._pick, kind, row)
+        """A building, road or sensor picked (map or 3D view): highlight it in every
+        view, show its information (the Map tab), chart a sensor."""
+        locked(self._pick, kind, row, True)
 
-    def _pick(self, kind, row) -> None:
+    def _pick(self, kind, row, show_info: bool = False) -> None:
         self.selected = (kind, int(row)) if kind is not None and row is not None else None
         for view in self._views():
             view.select(kind, row)
         self.map.select(kind, row)
         if kind == "sensors" and self.ws.city.sensors is not None:
             self.chart.select(str(self.ws.city.sensors.stations["id"].iloc[int(row)]))
-        if kind is not None and hasattr(self, "tabs") and self.tabs.active not in (0, 2):
+        if show_info and kind is not None and hasattr(self, "tabs"):
             self.tabs.active = 0
 
     def select_building(self, index: int | None) -> None:
@@ -269,6 +271,16 @@ class OperationsScreen:
         self.run_select.options = list(runs)
         if value in runs:
             self.run_select.value = value
+        self.whatif.set_runs(list(runs), _run_label(self.ws, self.model.run))
+
+    def _compare_with(self, label: str) -> None:
+        try:
+            run = self.ws.open(label)
+        except (DataError, OSError, KeyError, ValueError) as exc:
+            self.whatif.status.object = (f"Run {html.escape(label)} could not be read: "
+                                         f"{html.escape(str(exc))}")
+            return
+        self.show_comparison(run)
 
     def _pick_run(self, label: str) -> None:
         if label is None or label == _run_label(self.ws, self.model.run):
@@ -281,6 +293,7 @@ class OperationsScreen:
             self.notice.visible = True
             return
         self.load_run(run)
+        self.whatif.set_runs(list(self.ws.runs), label)
 
     def load_run(self, run) -> None:
         """Replace the replayed run (the camera stays)."""
@@ -310,8 +323,10 @@ class OperationsScreen:
     def show_comparison(self, run) -> None:
         """Show ``run`` beside the current one, two equal labelled views with linked
         cameras, and a board of its KPIs minus the base's."""
-        if self.ws.catalog is not None and getattr(run, "path", None) is not None:
-            self.ws.catalog.add(Path(run.path))
+        path = getattr(run, "path", None)
+        if self.ws.catalog is not None and path is not None and Path(path).resolve() not in {
+                Path(p).resolve() for p in self.ws.catalog.runs.values()}:
+            self.ws.catalog.add(Path(path))      # a new what-if: listed in every session
         other = ViewModel(self.ws.city, self.ws.scene, run)
         if self.compare is not None:
             self.hide_comparison()
@@ -354,8 +369,12 @@ class OperationsScreen:
         controls = pn.Row(self.layers, self.color_mode, self.cameras,
                           sizing_mode="stretch_width", css_classes=["view-controls"],
                           styles={"flex-wrap": "wrap"})
-        self.tabs = pn.Tabs(("Map", self.map.panel), ("Sensors", self.chart.panel),
-                            ("Events", self.events.panel), ("What-if", self.whatif.panel),
+        def side(panel):
+            panel.param.update(sizing_mode="fixed", width=SIDE_WIDTH - 30)
+            return panel
+        self.tabs = pn.Tabs(("Map", side(self.map.panel)), ("Sensors", side(self.chart.panel)),
+                            ("Events", side(self.events.panel)),
+                            ("What-if", side(self.whatif.panel)),
                             width=SIDE_WIDTH, css_classes=["side-tabs"], dynamic=False,
                             stylesheets=[_TABS_CSS])
         left = pn.Column(controls, self.views, self.legend.panel, sizing_mode="stretch_width",

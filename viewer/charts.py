@@ -38,11 +38,12 @@ class SensorChart:
         labels = (names + " (" + stations["id"].astype(str) + ")").tolist()
         self.options = dict(zip(labels, stations["id"].astype(str)))
         self.picker = pn.widgets.Select(label="Sensor", options=self.options,
-                                        css_classes=["sensor-picker"], width=280)
+                                        css_classes=["sensor-picker"],
+                                        sizing_mode="stretch_width")
         self.whole = pn.widgets.Checkbox(label="Whole record (not only the run's period)",
                                          value=False, css_classes=["chart-whole"], width=260)
         self.source = ColumnDataSource({"t": [], "value": []})
-        self.x_range = Range1d(0, 1)
+        self.x_range = Range1d(0, 1, name="chart-x")
         self.fig = figure(height=260, sizing_mode="stretch_width", x_axis_type="datetime",
                           x_range=self.x_range, tools="xpan,xwheel_zoom,reset",
                           background_fill_color="#101722", border_fill_color="#0b1018",
@@ -63,7 +64,7 @@ class SensorChart:
             self.levels[key] = (span, label)
         self.picker.param.watch(lambda e: self.select(e.new), "value")
         self.whole.param.watch(lambda e: self._zoom(), "value")
-        self.panel = pn.Column(pn.Row(self.picker, self.whole), pn.pane.Bokeh(self.fig),
+        self.panel = pn.Column(self.picker, self.whole, pn.pane.Bokeh(self.fig),
                                css_classes=["sensor-chart"], sizing_mode="stretch_width")
         if self.options:
             self.select(next(iter(self.options.values())))

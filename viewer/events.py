@@ -1,11 +1,10 @@
-"""The event and alert table: time, engine, kind, severity, place and message;
+"""The event and alert table: time, engine, kind (coloured by severity), place and message;
 choosing a row flies the camera there, picks the feature and moves the replay
 to the first frame that shows the event."""
 from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 import panel as pn
 
@@ -38,7 +37,7 @@ class EventTable:
     >>> table = EventTable(vm.events(), on_choose=print)   # doctest: +SKIP
     """
 
-    COLUMNS = ["local", "kind", "severity", "place", "message"]
+    COLUMNS = ["local", "kind", "place", "message", "severity"]
 
     def __init__(self, events: pd.DataFrame, on_choose: Callable[[pd.Series], None], *,
                  width: int = 450) -> None:
@@ -46,14 +45,14 @@ class EventTable:
         self.table = pn.widgets.Tabulator(
             self._shown(events), show_index=False, selectable=1, disabled=True,
             width=width, height=440, layout="fit_columns",
-            titles={"local": "Time", "kind": "Kind", "severity": "Severity", "place": "Place",
-                    "message": "Message", "engine": "Engine"},
-            widths={"local": 78, "kind": 110, "severity": 66, "place": 130},
+            titles={"local": "Time", "kind": "Kind", "place": "Place", "message": "Message",
+                    "engine": "Engine"},
+            widths={"local": 52, "kind": 92, "place": 120, "message": width - 52 - 92 - 120 - 18},
             formatters={"message": {"type": "textarea"}, "place": {"type": "textarea"},
                         "kind": {"type": "textarea"}},
-            css_classes=["event-table"], theme="midnight")
+            hidden_columns=["severity"], css_classes=["event-table"], theme="midnight")
         self.events = events.reset_index(drop=True)
-        self.table.style.apply(_severity_css, subset=["severity"])
+        self.table.style.apply(_severity_css, axis=1)
         self.table.param.watch(self._chosen, "selection")
         self.panel = pn.Column(pn.pane.HTML(
             '<div class="hint">Choose an event: the replay jumps to the first frame that '
@@ -76,6 +75,7 @@ class EventTable:
             locked(self.on_choose, self.events.iloc[int(event.new[0])])
 
 
-def _severity_css(column: pd.Series) -> list[str]:
-    return list(np.vectorize(lambda s: _SEVERITY_STYLE.get(str(s), ""), otypes=[str])(
-        column.to_numpy())) if len(column) else []
+def _severity_css(row: pd.Series) -> list[str]:
+    """The kind and time cells of a row in its severity's colours."""
+    style = _SEVERITY_STYLE.get(str(row.get("severity", "")), "")
+    return [style if col in ("kind", "local") else "" for col in row.index]

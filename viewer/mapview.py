@@ -128,7 +128,8 @@ class MapView:
         self._add_flood(fig)
         pickable = [self._add_roads(fig), self._add_buildings(fig), self._add_sensors(fig)]
         pickable = [r for r in pickable if r is not None]
-        tap = TapTool(renderers=pickable, description="Pick a building, road or sensor")
+        tap = TapTool(renderers=pickable, mode="replace",
+                      description="Pick a building, road or sensor")
         fig.add_tools(tap)
         fig.toolbar.active_tap = tap
         self._add_measure_tools(fig)
@@ -147,7 +148,7 @@ class MapView:
         self.flood_mapper = LinearColorMapper(palette=["#00000000", "#00000000"], low=0, high=1)
         self.flood_image = fig.image("image", x="x", y="y", dw="dw", dh="dh",
                                      source=self.flood_source, color_mapper=self.flood_mapper,
-                                     visible=False)
+                                     visible=False, name="map-flood")
 
     def _add_roads(self, fig):
         r = self.city.roads
@@ -162,7 +163,7 @@ class MapView:
             "ys": [a.tolist() for a in np.split(coords[:, 1], splits)],
             "color": [_ROAD_OPEN] * len(parts), "width": [2.0] * len(parts),
             "name": _names(self.city, "roads"), "class": r["class"].astype(str).tolist() if "class" in r
-            else [""] * len(r), "state": ["open"] * len(r)})
+            else [""] * len(r), "state": ["open"] * len(r)}, name="map-roads")
         line = fig.multi_line("xs", "ys", source=self.road_source, line_color="color",
                               line_width="width", selection_line_color=_PICKED,
                               nonselection_line_alpha=0.8)
@@ -180,7 +181,7 @@ class MapView:
             "xs": xs, "ys": ys, "id": b["id"].astype(str).tolist(), "color": colors,
             "name": _names(self.city, "buildings"),
             "use": b["use"].astype(str).tolist() if "use" in b else [""] * len(b),
-            "height": b["height"].round(1).tolist()})
+            "height": b["height"].round(1).tolist()}, name="map-buildings")
         r = fig.patches("xs", "ys", source=self.building_source, fill_color="color",
                         line_color="#0b1018", line_width=0.5, selection_fill_color=_PICKED,
                         selection_line_color="#ffffff", nonselection_fill_alpha=0.7)
@@ -198,7 +199,7 @@ class MapView:
             "x": st.geometry.x.tolist(), "y": st.geometry.y.tolist(),
             "id": st["id"].astype(str).tolist(), "name": _names(self.city, "sensors"),
             "kind": st["kind"].astype(str).str.replace("_", " ").tolist(),
-            "status": ["no data"] * len(st), "color": ["#969696"] * len(st)})
+            "status": ["no data"] * len(st), "color": ["#969696"] * len(st)}, name="map-sensors")
         r = fig.scatter("x", "y", source=self.sensor_source, size=11, marker="diamond",
                         fill_color="color", line_color="white", selection_line_color=_PICKED,
                         selection_line_width=3)

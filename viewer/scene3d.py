@@ -20,7 +20,7 @@ import panel as pn
 import pyvista as pv
 
 from viewer import transport
-from viewer.scenestream import SceneStream, click_ray, color_runs, encode
+from viewer.scenestream import SceneStream, click_ray, color_runs, encode, pack_surface
 from viewer.viewmodel import Camera, ViewModel
 
 __all__ = ["Scene3D", "CITY_LAYERS", "FEATURES"]
@@ -195,9 +195,8 @@ class Scene3D:
         mesh.points = surface.points(shown, level)
         shown, rgb = shown.ravel()[surface.cells], rgb[surface.cells]
         mesh.cell_data["rgb"] = rgb
-        return {"actor": self.actors[name].__this__, "wet": encode(np.packbits(shown)),
-                "level": encode(level[np.isfinite(level)].astype("<f4")),
-                "rgb": encode(rgb[shown])}
+        return {"actor": self.actors[name].__this__,
+                **pack_surface(shown, level[np.isfinite(level)], rgb[shown], surface.floor)}
 
     def _replace_grids(self) -> None:
         """Another run: its grids replace the old ones (one re-synchronisation)."""

@@ -10,10 +10,11 @@ existing vtk.js arrays and renders once:
 * ``colors``: runs of changed cells of a per-cell uint8 RGB array;
 * ``surfaces``: for each :meth:`viewer.water.WaterSurface.grid` mesh described
   in :attr:`SceneStream.grids` (flood water, crowd density), which of its cells
-  are shown (bits), the heights of the corners they touch (float32, row-major
-  corner order) and their colours (uint8);
+  are shown (bits), the heights of the corners they touch (uint16 centimetres
+  above the grid's ``floor``, row-major corner order) and their colours (a
+  uint8 index per shown cell into a small ``palette`` of RGB);
 * ``frame``: the replay frame the update belongs to, written on the stream's
-  element as ``data-frame`` once the browser has drawn it (``data-seq`` counts
+  element as ``data-frame`` of its ``div.scene-stream-state`` once the browser has drawn it (``data-seq`` counts
   the updates drawn) and reported back to :attr:`SceneStream.on_drawn`.
 
 Updates that arrive while the browser is still drawing are drawn together:
@@ -27,7 +28,7 @@ view angle and the clicked point in normalised view coordinates (see
 
 The stream also stops the pane redrawing the scene on every page layout (Panel's
 VTK view renders twice per layout, e.g. on a tab switch): it redraws only when
-its size changed.
+its size changed. It counts the view's draws in ``data-renders``.
 
 Actors are named by their VTK pointer (``actor.__this__``), which the pane also
 uses as the id of the actor in the browser. Every update is absolute (values,
@@ -45,7 +46,7 @@ import param
 
 from viewer.doclock import locked
 
-__all__ = ["SceneStream", "color_runs", "encode", "click_ray"]
+__all__ = ["SceneStream", "color_runs", "encode", "click_ray", "pack_surface"]
 
 
 def encode(array: np.ndarray) -> str:
@@ -79,6 +80,40 @@ def color_runs(old: np.ndarray, new: np.ndarray) -> dict[str, str] | None:
     lengths = np.diff(np.r_[np.r_[0, breaks], changed.size])
     return {"start": encode(starts.astype("<u4")), "length": encode(lengths.astype("<u4")),
             "rgb": encode(new[changed].astype(np.uint8))}
+
+
+def pack_surface(shown: np.ndarray, level: np.ndarray, rgb: np.ndarray,
+                 floor: float) -> dict[str, str]:
+    """The ``surfaces`` entry of one grid frame: ``wet`` bits of the shown cells,
+    ``level`` of their corners (uint16 cm above ``floor``) and ``cls``/``palette``
+    colours (an index per shown cell into at most 256 RGB colours).
+
+    Parameters
+    ----------
+    shown : numpy.ndarray
+        bool, one per grid cell.
+    level : numpy.ndarray
+        Local heights of the corners the shown cells touch (finite values only,
+        row-major corner order).
+    rgb : numpy.ndarray
+        uint8 ``(n_shown, 3)``.
+    floor : float
+        The grid's lowest height.
+
+    Examples
+    --------
+    >>> p = pack_surface(np.array([True, False]), np.array([1.0, 1.25]),
+    ...                  np.array([[9, 9, 9]], np.uint8), 1.0)
+    >>> np.frombuffer(base64.b64decode(p["level"]), "<u2").tolist()
+    [0, 25]
+    """
+    palette, cls = np.unique(np.asarray(rgb, np.uint8).reshape(-1, 3), axis=0,
+                             return_inverse=True)
+    if len(palette) > 256:
+        raise ValueError(f"rgb: at most 256 colours per grid frame, got {len(palette)}")
+    cm = np.clip(np.rint((np.asarray(level, float) - floor) * 100.0), 0, 65535)
+    return {"wet": encode(np.packbits(shown)), "level": encode(cm.astype("<u2")),
+            "cls": encode(cls.ravel().astype(np.uint8)), "palette": encode(palette)}
 
 
 def click_ray(click: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +208,8 @@ function decodeGrid(g) {
 function applyWater(actor, w, g) {
   const {cells, cx, cy} = decodeGrid(g);
   const cols = g.cols, C = cols + 1;
-  const wet = bytes(w.wet), lev = new Float32Array(bytes(w.level).buffer), wrgb = bytes(w.rgb);
+  const wet = bytes(w.wet), lev16 = new Uint16Array(bytes(w.level).buffer);
+  const cls = bytes(w.cls), pal = bytes(w.palette);
   const isWet = (k) => (wet[k >> 3] >> (7 - (k & 7))) & 1;
   const used = new Uint8Array((g.rows + 1) * C);
   for (let k = 0; k < cells.length; k++) {
@@ -182,7 +218,7 @@ function applyWater(actor, w, g) {
     used[q] = used[q + 1] = used[q + C] = used[q + C + 1] = 1;
   }
   const level = new Float32Array(used.length);
-  for (let q = 0, n = 0; q < level.length; q++) if (used[q]) level[q] = lev[n++];
+  for (let q = 0, n = 0; q < level.length; q++) if (used[q]) level[q] = g.floor + lev16[n++] / 100;
   const [poly, arr] = cellRgb(actor); const rgb = arr.getData();
   const pts = poly.getPoints().getData();
   for (let k = 0, n = 0; k < cells.length; k++) {
@@ -193,7 +229,8 @@ function applyWater(actor, w, g) {
         const [i, j] = ij[v];
         pts[b + 3 * v] = cx[j]; pts[b + 3 * v + 1] = cy[i]; pts[b + 3 * v + 2] = level[i * C + j];
       }
-      rgb[3 * k] = wrgb[3 * n]; rgb[3 * k + 1] = wrgb[3 * n + 1]; rgb[3 * k + 2] = wrgb[3 * n + 2];
+      const p = 3 * cls[n];
+      rgb[3 * k] = pal[p]; rgb[3 * k + 1] = pal[p + 1]; rgb[3 * k + 2] = pal[p + 2];
       n++;
     } else {
       for (let v = 0; v < 4; v++) {
@@ -252,6 +289,28 @@ function guardLayout(v) {
     size = now; original();
   };
 }
+const counted = new WeakSet();
+function countRenders(v, el) {
+  // how often the view draws (a draw clears its colour buffers within one task): a frame
+  // change must draw it once, never twice
+  const root = v.shadow_el || v.el.shadowRoot || v.el;
+  const canvas = root.querySelector("canvas") || v.el.querySelector("canvas");
+  if (!canvas) return false;
+  const gl = canvas.getContext("webgl2") || canvas.getContext("webgl");
+  if (!gl || counted.has(gl)) return true;
+  counted.add(gl);
+  const clear = gl.clear.bind(gl);
+  let n = 0, inDraw = false;
+  gl.clear = (mask) => {
+    // one draw clears several buffers in one task: count tasks that clear
+    if ((mask & gl.COLOR_BUFFER_BIT) && !inDraw) {
+      inDraw = true; el.dataset.renders = String(++n);
+      setTimeout(() => { inDraw = false; }, 0);
+    }
+    return clear(mask);
+  };
+  return true;
+}
 function bindClicks(v, model) {
   // a click (not a drag that turns the camera) is sent back as the camera and the point
   if (v._clickBound) return;
@@ -270,13 +329,14 @@ function bindClicks(v, model) {
   }, true);
 }
 export function render({ model, view }) {
-  const el = document.createElement("div"); el.className = "scene-stream";
+  const el = document.createElement("div"); el.className = "scene-stream-state";
   let guardTries = 0;
   const guard = setInterval(() => {
     const views = findViews(view.root, model.pane_class);
     views.forEach(guardLayout);
     views.forEach(v => bindClicks(v, model));
-    if (views.length || ++guardTries > 100) clearInterval(guard);
+    const ready = views.length && views.every(v => countRenders(v, el));
+    if (ready || ++guardTries > 300) clearInterval(guard);
   }, 100);
   let queue = []; let timer = null; let tries = 0;
   const doc = view.model.document;

@@ -264,14 +264,16 @@ class ViewModel:
         return Target(kind, row, str(feature_id), feature_names(self.city)[kind][row])
 
     def named(self, text: str) -> str:
-        """``text`` with every feature id in it followed by the feature's name."""
+        """``text`` with every feature id in it shown as ``Name (id)`` (ids already in
+        parentheses after a name are left alone)."""
         def swap(m: re.Match) -> str:
             t = self.target(m.group(0))
             return t.label if t is not None else m.group(0)
-        return re.sub(r"\b[A-Za-z]+\d+\b", swap, str(text))
+        return re.sub(r"(?<!\()\b[A-Za-z]+\d+\b", swap, str(text))
 
     def events(self) -> pd.DataFrame:
-        """The run's events for people: local time ``local``, ``engine``, readable
+        """The run's events for people: local time ``local`` (``HH:MM``, with the date
+        when the events span days), ``engine``, readable
         ``kind``, ``place`` (the feature's name), ``message`` with names, and the
         target's ``target_kind``/``target_row``; empty without a run."""
         cols = ["local", "engine", "kind", "severity", "place", "message", "x", "y", "time",
@@ -279,8 +281,9 @@ class ViewModel:
         if self.run is None or self.run.events is None or len(self.run.events) == 0:
             return pd.DataFrame(columns=cols)
         ev = self.run.events.copy().reset_index(drop=True)
-        t = pd.DatetimeIndex(pd.to_datetime(ev["time"], utc=True))
-        ev["local"] = t.tz_convert(self.city.timezone).strftime("%m-%d %H:%M")
+        t = pd.DatetimeIndex(pd.to_datetime(ev["time"], utc=True)).tz_convert(self.city.timezone)
+        one_day = len(set(t.date)) <= 1
+        ev["local"] = t.strftime("%H:%M" if one_day else "%m-%d %H:%M")
         if "engine" not in ev:
             ev["engine"] = next(iter(self.layers), "")
         targets = [self.target(w) for w in ev.get("where", pd.Series([""] * len(ev)))]

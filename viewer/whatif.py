@@ -19,6 +19,7 @@ import panel as pn
 
 import twin
 from geodata.errors import DataError
+from viewer.doclock import locked
 
 __all__ = ["WhatIf"]
 
@@ -34,6 +35,8 @@ class WhatIf:
         Where what-if runs are written (``twin serve --runs``).
     on_done : callable
         Called with the new :class:`twin.Run` on the session's thread.
+    on_compare : callable, optional
+        Called with the label of an existing run to compare with (see :meth:`set_runs`).
 
     Examples
     --------
@@ -42,9 +45,19 @@ class WhatIf:
     {}
     """
 
-    def __init__(self, model, out_dir: Path, on_done: Callable[[object], None]) -> None:
+    def __init__(self, model, out_dir: Path, on_done: Callable[[object], None],
+                 on_compare: Callable[[str], None] | None = None) -> None:
         self.out_dir = Path(out_dir)
         self.on_done = on_done
+        self.on_compare = on_compare
+        self.compare_with = pn.widgets.Select(label="Compare with another run", options=[],
+                                              css_classes=["compare-with"],
+                                              description="A run of this city to show beside "
+                                              "the one on screen")
+        self.compare_button = pn.widgets.Button(label="Compare", css_classes=["compare-run"],
+                                                description="Show the chosen run beside this "
+                                                "one, cameras linked", disabled=True)
+        self.compare_button.on_click(lambda e: self._compare())
         self.button = pn.widgets.Button(label="Run what-if", color="warning",
                                         css_classes=["whatif-run"])
         self.why = pn.pane.HTML("", css_classes=["whatif-why-run"])
@@ -58,6 +71,7 @@ class WhatIf:
                          f'it again; it is saved in <code>{html.escape(str(self.out_dir))}'
                          f'</code> and shown beside this one.</div>'),
             self.controls_box, self.button, self.why, self.progress, self.status,
+            pn.Row(self.compare_with, self.compare_button, visible=on_compare is not None),
             css_classes=["whatif"], sizing_mode="stretch_width")
         self.set_model(model)
 
@@ -77,6 +91,18 @@ class WhatIf:
                                          css_classes=["whatif-why"]))
         self.controls_box[:] = rows
         self._enable()
+
+    def set_runs(self, labels: list[str], current: str | None) -> None:
+        """Offer the runs (labels) other than the one on screen for comparison."""
+        options = [k for k in labels if k != current]
+        self.compare_with.options = options
+        self.compare_button.disabled = not options
+        self.compare_button.description = ("Show the chosen run beside this one, cameras "
+                                           "linked") if options else "No other run of this city"
+
+    def _compare(self) -> None:
+        if self.on_compare is not None and self.compare_with.value:
+            locked(self.on_compare, self.compare_with.value)
 
     def _enable(self, running: bool = False) -> None:
         reason = ("A what-if is running." if running else

@@ -117,13 +117,22 @@ def tiny_run(tiny_city) -> TinyRun:
 
 @pytest.fixture(scope="session")
 def real_run(tmp_path_factory):
-    """The sample's demo scenario, run once with ``twin.run_scenario`` and reopened."""
+    """The first 40 minutes of the sample's demo scenario (five frames, the first
+    floods and closures), run once with ``twin.run_scenario`` and reopened
+    (``TWIN_VIEWER_TEST_RUN=PATH`` reuses a copy of a run made before)."""
     demo = SAMPLE / "scenarios" / "demo.toml"
     if not demo.exists():
         pytest.skip("data_samples/ezhou/scenarios/demo.toml has not been generated")
+    import shutil
+
     import twin
     out = tmp_path_factory.mktemp("runs") / "demo.zarr"
-    twin.run_scenario(twin.load_scenario(demo), out=out, progress=False)
+    reuse = os.environ.get("TWIN_VIEWER_TEST_RUN")   # a run made before, to work on the viewer
+    if reuse:
+        shutil.copytree(reuse, out)
+    else:
+        twin.run_scenario(twin.load_scenario(demo).with_changes(duration="40min"), out=out,
+                          progress=False)
     return twin.open_run(out)
 
 
@@ -135,13 +144,21 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def server(real_run):
-    """``twin serve RUN --port FREE --no-browser`` on 127.0.0.1; yields its URL."""
+    """``twin serve RUN --runs DIR --port FREE --no-browser`` on 127.0.0.1; yields its URL.
+
+    The runs folder also holds a copy of the run (``compare.zarr``) to compare with.
+    """
+    import shutil
     port = _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    runs = real_run.path.parent
+    if not (runs / "compare.zarr").exists():
+        shutil.copytree(real_run.path, runs / "compare.zarr")
     log = open(ARTIFACTS / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "twin.cli", "serve", str(real_run.path),
-                             "--port", str(port), "--no-browser"], cwd=REPO, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                             "--runs", str(runs), "--port", str(port), "--no-browser"],
+                            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     t0 = launched = time.perf_counter()
     try:
@@ -156,7 +173,7 @@ def server(real_run):
                     pytest.fail("twin serve did not answer within 90 s")
                 time.sleep(0.3)
         yield SimpleNamespace(url=url, process=proc, launched=launched,
-                              started_s=time.perf_counter() - t0)
+                              started_s=time.perf_counter() - t0, log=ARTIFACTS / "server.log")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -229,3 +246,18 @@ def pixels(page) -> np.ndarray:
 def non_background(rgb: np.ndarray) -> float:
     """Fraction of pixels that are not the 3D view's background."""
     return float((np.abs(rgb - BACKGROUND).sum(axis=2) > 30).mean())
+
+
+def bokeh_model(page, name: str, attr: str):
+    """An attribute of the Bokeh model called ``name`` in the page's document."""
+    return page.evaluate(
+        "([n, a]) => { for (const d of Bokeh.documents) { const m = d.get_model_by_name(n);"
+        " if (m) { const v = m[a]; return (v && v.length !== undefined && typeof v !== 'string')"
+        " ? Array.from(v) : v; } } return null; }", [name, attr])
+
+
+def server_errors(server) -> list[str]:
+    """Tracebacks in the server's log so far."""
+    text = Path(server.log).read_text(errors="replace")
+    return [part.splitlines()[-1] if part.splitlines() else part
+            for part in text.split("Traceback (most recent call last):")[1:]]

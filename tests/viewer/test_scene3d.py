@@ -70,8 +70,15 @@ def test_frame_change_streams_only_the_changes(view):
     cells = np.frombuffer(base64.b64decode(view.stream.grids[water["actor"]]["cells"]), "<u4")
     wet = np.unpackbits(np.frombuffer(base64.b64decode(water["wet"]), np.uint8))
     assert wet[:cells.size].sum() == 20 == view.water_cells       # rows 4-5 of the tiny run
-    level = np.frombuffer(base64.b64decode(water["level"]), "<f4")
+    level = np.frombuffer(base64.b64decode(water["level"]), "<u2")
     assert level.size == 2 * 11 + 11                                # corner rows 4, 5, 6
+    floor = view.stream.grids[water["actor"]]["floor"]
+    z = view.meshes["flood"].points[:, 2]
+    np.testing.assert_allclose(np.sort(np.unique(floor + level / 100)),
+                               np.sort(np.unique(np.round(z[z > floor + 1e-3], 2))), atol=0.006)
+    colours = np.frombuffer(base64.b64decode(water["palette"]), np.uint8).reshape(-1, 3)
+    cls = np.frombuffer(base64.b64decode(water["cls"]), np.uint8)
+    assert cls.size == 20 and colours.tolist() == [list(palette.DEPTH_COLORS[2])]  # 0.4 m
     roads = [c for c in delta["colors"] if c["actor"] == view.actors["roads"].__this__]
     rgb = np.frombuffer(base64.b64decode(roads[0]["rgb"]), np.uint8).reshape(-1, 3)
     assert (rgb == palette.ROAD_CLOSED).all() and len(rgb) == view.meshes["roads"].n_cells

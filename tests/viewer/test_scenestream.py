@@ -3,7 +3,7 @@ import base64
 
 import numpy as np
 
-from viewer.scenestream import SceneStream, color_runs, encode
+from viewer.scenestream import SceneStream, click_ray, color_runs, encode, pack_surface
 
 
 def decode(text, dtype):
@@ -39,3 +39,28 @@ def test_every_send_is_a_new_numbered_update():
     stream.send({"visible": {"a": True}})
     assert stream.delta == {"visible": {"a": True}, "seq": 2}
     assert decode(encode(np.array([1.5], "<f4")), "<f4")[0] == 1.5
+
+
+def test_a_grid_frame_is_packed_small_and_exact():
+    rng = np.random.default_rng(1)
+    shown = rng.random(1000) < 0.3
+    level = 20.0 + rng.random(400) * 5
+    colors = np.array([[10, 20, 30], [40, 50, 60], [70, 80, 90]], np.uint8)
+    rgb = colors[rng.integers(0, 3, shown.sum())]
+    p = pack_surface(shown, level, rgb, floor=19.5)
+    assert (np.unpackbits(decode(p["wet"], np.uint8))[:1000] == shown).all()
+    back = 19.5 + decode(p["level"], "<u2") / 100
+    assert np.abs(back - level).max() <= 0.005                  # centimetres
+    palette = decode(p["palette"], np.uint8).reshape(-1, 3)
+    assert (palette[decode(p["cls"], np.uint8)] == rgb).all() and len(palette) == 3
+    raw = shown.sum() * 3 + level.size * 4                     # what float32 + RGB would send
+    assert len(base64.b64decode(p["cls"])) + len(base64.b64decode(p["level"])) < 0.6 * raw
+
+
+def test_a_click_is_a_ray_through_the_pixel():
+    cam = {"position": [0, -10, 10], "focal": [0, 0, 0], "up": [0, 0, 1], "angle": 90,
+           "aspect": 2.0}
+    o, d = click_ray({**cam, "x": 0, "y": 0})
+    assert np.allclose(o, [0, -10, 10]) and np.allclose(d, np.array([0, 1, -1]) / np.sqrt(2))
+    _, right = click_ray({**cam, "x": 1, "y": 0})              # the right edge: 45 deg * aspect
+    assert right[0] > 0 and np.isclose(np.dot(right, d), 1 / np.sqrt(1 + 4))
