@@ -21,9 +21,13 @@ Run by hand: ``.venv/bin/python benchmarks/crowd_jupedsim.py [--agents N] [--hor
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import time
 
+# GNU OpenMP (numba's threading layer here) spin-waits between parallel regions by
+# default: on a shared machine that doubles the CPU of every step. Sleep instead.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numba
 import numpy as np
 
@@ -149,7 +153,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None,
                     help="numba threads for ours (default: all; JuPedSim runs on one)")
     args = ap.parse_args()
-    print(f"numba threads for ours: {args.threads or 'all'} of {numba.config.NUMBA_NUM_THREADS}; "
+    print(f"numba threads for ours: {args.threads or 'all'} of {numba.config.NUMBA_NUM_THREADS} "
+          f"(OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}); "
           f"ours runs to the last person out in both runs, JuPedSim only in run B")
     if args.agents:
         compare(args.agents, args.side, args.horizon, args.threads)

@@ -12,10 +12,14 @@ Run by hand: ``.venv/bin/python benchmarks/crowd_scale.py [--agents N] [--second
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import time
 
+# GNU OpenMP (numba's threading layer here) spin-waits between parallel regions by
+# default: on a shared machine that doubles the CPU of every step. Sleep instead.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np
 
 
