@@ -25,13 +25,14 @@ from affine import Affine
 from pyproj import CRS
 
 from geodata.errors import DataError, DataWarning, describe_ids
-from geodata.grid import GridSpec
+from geodata.grid import GridSpec, check_grid_memory
 from twin.engines.flood.levees import keep_crests
 from twin.engines.flood.settings import DRAINED_CLASSES
 
 __all__ = ["FloodGrid", "flood_grid", "lower_ground", "locate"]
 
 _RING = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+_BYTES_PER_CELL = 200      # the grid's arrays, the engine's state and maxima, a frame or two
 
 
 @dataclass(eq=False)
@@ -157,6 +158,9 @@ def flood_grid(city, cell_size: float, *, buildings: str = "blocked",
     if buildings not in ("blocked", "raised"):
         raise ValueError(f"buildings must be 'blocked' or 'raised', got {buildings!r}")
     terrain = city.terrain
+    xmin, ymin, xmax, ymax = terrain.grid.bounds
+    shape = (int(np.ceil((ymax - ymin) / cell_size)), int(np.ceil((xmax - xmin) / cell_size)))
+    check_grid_memory(shape, _BYTES_PER_CELL, f"flood grid of {cell_size:g} m cells")
     if not np.isclose(terrain.cell_size, cell_size):
         method = "average" if cell_size > terrain.cell_size else "bilinear"
         terrain = terrain.resample(cell_size, resampling=method)

@@ -76,3 +76,8 @@ def test_a_canal_narrower_than_a_cell_is_water(city):
     g = flood_grid(city, CELL)
     assert g.water["canal"][:, 0].all() and g.water["canal"].sum() == 10
     assert not (g.road_cells[2] == 0).any()                    # the road bridges it
+
+
+def test_a_grid_too_large_for_memory_is_refused_before_allocating(city):
+    with pytest.raises(DataError, match="flood grid of 0.001 m cells.*larger cell size"):
+        flood_grid(city, 0.001)
