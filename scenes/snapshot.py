@@ -3,18 +3,30 @@
 Buildings are coloured by use, the terrain by a hypsometric ramp, water blue,
 roads grey, sensors as bright pins; the camera looks down at the city from
 the south-south-west (``view="oblique"``) or straight down (``view="top"``).
+
+:func:`render_run` draws a run over its city at one frame (or its maxima):
+flood depth as a smooth water surface, crowd density draped on the ground,
+traffic speed as coloured lines along the roads (layers from
+:mod:`scenes.runlayers`), under a dark sky, with the clock and one legend per
+layer drawn on top (:mod:`scenes.overlay`).
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from dataclasses import dataclass, field
+from typing import Sequence
+
 import numpy as np
+import pandas as pd
 import pyvista as pv
+from PIL import Image
 
-from scenes.meshes import Scene, scene_bounds
+from scenes.meshes import Scene, city_scene, scene_bounds
+from scenes.runlayers import RunLayer, frame_index, frame_label, run_layers
 
-__all__ = ["render_png", "VIEWS"]
+__all__ = ["render_png", "render_run", "Picture", "VIEWS"]
 
 VIEWS = {"oblique": (200.0, 35.0), "top": (180.0, 89.0), "north": (0.0, 30.0)}
 """View name -> (azimuth the camera stands at, degrees clockwise from north;
@@ -29,6 +41,7 @@ _LOOK = {
     "bim": dict(ambient=0.3, diffuse=0.75),
 }
 _BACKGROUND = ("#dfe9f3", "#7f9cc0")  # top and bottom of the sky gradient
+_NIGHT = ("#2a3a4f", "#0d141d")       # the dark sky of run pictures, top and bottom
 
 
 def render_png(scene: Scene, path: str | os.PathLike, *, window_size=(1600, 1000),
@@ -55,37 +68,150 @@ def render_png(scene: Scene, path: str | os.PathLike, *, window_size=(1600, 1000
     >>> render_png(city_scene(city), "out/ezhou.png")  # doctest: +SKIP
     PosixPath('out/ezhou.png')
     """
+    rgb = _screenshot(scene, window_size, view)
+    return _write(rgb, Path(path))
+
+
+@dataclass
+class Picture:
+    """A rendered run picture and where its parts are.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    frame : int or None
+        The frame drawn, None for the maxima.
+    time : pandas.Timestamp or None
+        Its local time.
+    layers : list of str
+        The run layers drawn (``flood``, ``crowd``, ``traffic``).
+    boxes : dict
+        ``"clock"``, ``"legend:<layer>"`` -> ``(x0, y0, x1, y1)`` pixels.
+    """
+
+    path: Path
+    frame: int | None
+    time: pd.Timestamp | None
+    layers: list[str] = field(default_factory=list)
+    boxes: dict[str, tuple] = field(default_factory=dict)
+
+
+def render_run(city, run, path: str | os.PathLike, *, frame="max", window_size=(1600, 1000),
+               view: str = "oblique", terrain_step: int = 1) -> Picture:
+    """Render a run over its city at one frame, with its clock and legends.
+
+    Parameters
+    ----------
+    city : twin.City
+        The run's city.
+    run : twin.Run
+    path : path-like
+        Output ``.png`` (written to a temporary name and renamed).
+    frame : int or str
+        A frame number ``0..n-1``, ``"last"``, or ``"max"`` for the maxima
+        (flood ``max_depth``, crowd ``peak_density``, lowest traffic speeds).
+    window_size : (int, int)
+    view : {"oblique", "top", "north"}
+    terrain_step : int
+        Use every n-th terrain cell.
+
+    Returns
+    -------
+    Picture
+
+    Raises
+    ------
+    DataError
+        A frame that is not in the run.
+
+    Examples
+    --------
+    >>> pic = render_run(city, open_run("runs/demo.zarr"), "out/demo-flood.png")  # doctest: +SKIP
+    >>> pic.layers, sorted(pic.boxes)                                              # doctest: +SKIP
+    (['flood'], ['clock', 'legend:flood'])
+    """
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}; choose among {sorted(VIEWS)}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    index = frame_index(run, frame)
+    scene = city_scene(city, terrain_step=terrain_step)
+    layers = run_layers(run, city, scene.origin, index, terrain_step=terrain_step)
+    rgb = _screenshot(scene, window_size, view, layers=layers, sky=_NIGHT, zoom=1.2,
+                      focus=_focus(scene, layers))
+    from scenes.overlay import draw_panels
+    name = run.name or Path(run.path).stem
+    rgb, boxes = draw_panels(rgb, title=name, subtitle=frame_label(run, index),
+                             legends=[(layer.name, layer.legend) for layer in layers])
+    out = _write(rgb, Path(path))
+    return Picture(out, index, None if index is None else run.times[index],
+                   [layer.name for layer in layers], boxes)
+
+
+def _screenshot(scene: Scene, window_size, view: str, *, layers: Sequence[RunLayer] = (),
+                sky=_BACKGROUND, zoom: float = 1.0, focus=None) -> np.ndarray:
+    """The scene (and run layers) rendered off screen, ``(height, width, 3)`` uint8."""
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}; choose among {sorted(VIEWS)}")
     plotter = pv.Plotter(off_screen=True, window_size=list(window_size))
     try:
-        plotter.set_background(_BACKGROUND[1], top=_BACKGROUND[0])
+        plotter.set_background(sky[1], top=sky[0])
         for name, block in scene.blocks.items():
             if block.n_cells:
                 plotter.add_mesh(block, scalars="rgb", rgb=True, show_scalar_bar=False,
                                  **_LOOK.get(name, {}))
+        width = max(2.0, 3.0 * min(window_size) / 1000)
+        for layer in layers:
+            look = (dict(line_width=width, render_lines_as_tubes=True, ambient=0.6, diffuse=0.5)
+                    if layer.lines else dict(smooth_shading=True, ambient=0.45, diffuse=0.6,
+                                             specular=0.25, specular_power=25))
+            plotter.add_mesh(layer.mesh, scalars="klass", cmap=layer.legend.lookup_table(),
+                             clim=(0.0, float(len(layer.legend.colors))),
+                             interpolate_before_map=True, show_scalar_bar=False, **look)
         plotter.enable_anti_aliasing("ssaa")
-        _place_camera(plotter, scene, view)
-        tmp = path.with_name(path.stem + ".partial.png")
-        plotter.screenshot(str(tmp))
+        _place_camera(plotter, scene, view, zoom, focus)
+        rgb = plotter.screenshot(return_img=True)
     finally:
         plotter.close()
+    return np.asarray(rgb)[..., :3].astype(np.uint8)
+
+
+def _focus(scene: Scene, layers: Sequence[RunLayer], *, least: float = 600.0):
+    """Bounds to frame when the layers cover a small part of the city (e.g. a
+    venue's crowd): the layers' box grown by half, at least ``least`` metres
+    across; None to frame the whole city."""
+    if not layers:
+        return None
+    boxes = np.array([layer.mesh.bounds for layer in layers])
+    lo, hi = boxes[:, 0::2].min(axis=0), boxes[:, 1::2].max(axis=0)
+    full = np.array(scene_bounds(scene))
+    size = hi[:2] - lo[:2]
+    if (size > 0.5 * (full[1::2][:2] - full[0::2][:2])).any():
+        return None
+    half = np.maximum(size * 0.75, least / 2)
+    mid = (lo[:2] + hi[:2]) / 2
+    return (mid[0] - half[0], mid[0] + half[0], mid[1] - half[1], mid[1] + half[1],
+            full[4], full[5])
+
+
+def _write(rgb: np.ndarray, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".partial.png")
+    Image.fromarray(rgb).save(tmp, format="PNG")
     os.replace(tmp, path)
     return path
 
 
-def _place_camera(plotter: pv.Plotter, scene: Scene, view: str) -> None:
-    """Look at the scene centre from the view's direction, framing it all."""
-    xmin, xmax, ymin, ymax, zmin, zmax = scene_bounds(scene)
+def _place_camera(plotter: pv.Plotter, scene: Scene, view: str, zoom: float = 1.0,
+                  focus=None) -> None:
+    """Look at the scene centre (or the ``focus`` bounds) from the view's
+    direction, framing it all (``zoom`` > 1 comes closer)."""
+    xmin, xmax, ymin, ymax, zmin, zmax = scene_bounds(scene) if focus is None else focus
     centre = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2, (zmin + zmax) / 2])
     radius = 0.5 * float(np.hypot(xmax - xmin, ymax - ymin))
     azimuth, elevation = np.radians(VIEWS[view])
     direction = np.array([np.sin(azimuth) * np.cos(elevation),
                           np.cos(azimuth) * np.cos(elevation), np.sin(elevation)])
     angle = 30.0
-    distance = radius / np.tan(np.radians(angle / 2)) * 0.75
+    distance = radius / np.tan(np.radians(angle / 2)) * 0.75 / zoom
     plotter.camera.focal_point = centre
     plotter.camera.position = centre + direction * distance
     plotter.camera.up = (0.0, 0.0, 1.0) if elevation < np.radians(80) else (0.0, 1.0, 0.0)

@@ -5,7 +5,9 @@
     twin demo [--out DIR] [--serve]        the sample city: summary, exports, picture, flood run
     twin info CITY                         summary of a city (manifest, CityJSON or folder)
     twin export CITY --format glb -o PATH  3D export: glb | vtm | cityjson | 3dtiles (-o DIR)
+    twin export CITY --format 3dtiles -o DIR --run RUN.zarr   ... with the run's flood layer
     twin render CITY -o city.png           offscreen picture
+    twin render RUN --frame N|last|max -o run.png   a run's layers, legends and clock
     twin run SCENARIO [-o RUN.zarr]        run a scenario into a replay store
     twin serve [CITY_OR_RUN]               the operations-centre viewer
     twin sample [--out DIR]                regenerate the synthetic sample district
@@ -108,12 +110,19 @@ def _parser() -> argparse.ArgumentParser:
     from scenes.writers import formats   # the registry of export formats (light import)
     c.add_argument("--format", choices=sorted(formats()), required=True)
     c.add_argument("-o", "--output", required=True)
+    c.add_argument("--run", help="a run (RUN.zarr) whose maximum flood depth the 3dtiles "
+                                 "export adds as DIR/flood/tileset.json")
     c.set_defaults(func=_export)
 
-    c = sub.add_parser("render", help="render an offscreen picture of the city")
-    c.add_argument("city")
+    c = sub.add_parser("render", help="render an offscreen picture of a city or of a run")
+    c.add_argument("city", metavar="CITY_OR_RUN", help="city manifest, or a run folder (*.zarr)")
     c.add_argument("-o", "--output", default="city.png")
     c.add_argument("--size", default="1600x1000", help="WIDTHxHEIGHT")
+    c.add_argument("--frame", help="of a run: a frame number 0..n-1, 'last', or 'max' for the "
+                                   "maxima (default max)")
+    c.add_argument("--view", default="oblique", choices=["oblique", "top", "north"])
+    c.add_argument("--run-city", help="of a run: its city manifest (default: the city its "
+                                      "scenario names)")
     c.set_defaults(func=_render)
 
     c = sub.add_parser("run", help="run a scenario into a replay store (Zarr)")
@@ -181,18 +190,58 @@ def _info(args) -> int:
 
 def _export(args) -> int:
     from twin.manifest import load_city
-    path = export_city(load_city(args.city), args.format, Path(args.output))
+    if args.run is None:
+        path = export_city(load_city(args.city), args.format, Path(args.output))
+        print(f"wrote {path}")
+        return 0
+    if args.format != "3dtiles":
+        raise DataError(f"--run is not supported by the {args.format} format",
+                        file=args.run, fix="use --format 3dtiles for a run's flood layer, or "
+                                           "leave out --run")
+    from scenes.writers import write_scene
+    from twin.replay import open_run
+    run = open_run(args.run)
+    if run.flood is None:
+        raise DataError(f"the run has no flood (engines: {', '.join(run.engines)}); the 3D Tiles "
+                        "export carries the flood's maximum depth", file=args.run,
+                        fix="give a run with a [flood] table, or leave out --run")
+    city = load_city(args.city)
+    if not city.crs.equals(run.crs):
+        raise DataError(f"the run's CRS ({run.crs.to_string()}) is not the city's "
+                        f"({city.crs.to_string()})", file=args.run,
+                        fix="give the run of this city")
+    path = write_scene(city, Path(args.output), "3dtiles", run=run)
     print(f"wrote {path}")
+    flood = path / "flood" / "tileset.json"
+    print(f"  flood layer: {flood}" if flood.exists()
+          else "  no flood layer: the run's water is nowhere deeper than 5 cm")
     return 0
 
 
 def _render(args) -> int:
-    from scenes.meshes import city_scene
-    from scenes.snapshot import render_png
     from twin.manifest import load_city
+    from twin.replay import open_run, run_status
     size = _size(args.size)
-    path = render_png(city_scene(load_city(args.city)), Path(args.output), window_size=size)
-    print(f"wrote {path}")
+    if run_status(args.city) is None:
+        if args.frame is not None or args.run_city is not None:
+            raise DataError("is not a run, and --frame / --run-city apply to runs only",
+                            file=args.city, fix="give a run folder (*.zarr) or leave out "
+                                                "--frame and --run-city")
+        from scenes.meshes import city_scene
+        from scenes.snapshot import render_png
+        path = render_png(city_scene(load_city(args.city)), Path(args.output),
+                          window_size=size, view=args.view)
+        print(f"wrote {path}")
+        return 0
+    from scenes.runlayers import frame_index
+    from scenes.snapshot import render_run
+    run = open_run(args.city)
+    frame = "max" if args.frame is None else args.frame
+    frame_index(run, frame)                                  # a bad frame fails before loading
+    city = load_city(args.run_city or run.scenario.city)
+    pic = render_run(city, run, Path(args.output), frame=frame, window_size=size, view=args.view)
+    when = "maxima" if pic.time is None else f"frame {pic.frame}, {pic.time:%Y-%m-%d %H:%M %z}"
+    print(f"wrote {pic.path} ({when}; layers: {', '.join(pic.layers) or 'none'})")
     return 0
 
 
@@ -279,6 +328,9 @@ def _demo(args) -> int:
     written.append(render_png(city_scene(city), out / "ezhou.png"))
     if not args.no_run:
         written.append(_demo_run(out))
+        from scenes.snapshot import render_run
+        from twin.replay import open_run
+        written.append(render_run(city, open_run(out / "demo.zarr"), out / "demo-flood.png").path)
     print("\nWrote:")
     for path in written:
         print(f"  {path}")
