@@ -251,18 +251,25 @@ class Calibrator:
     """
 
     def __init__(self, incidence: np.ndarray, *, gain: float = 0.5, clip: float = 1.5,
-                 bound: float = 3.0) -> None:
+                 bound: float = 2.0) -> None:
         self.incidence = incidence.astype(float)
         self.crossed = self.incidence.sum(axis=2)
         self.factor = np.ones(incidence.shape[:2])
         self.gain, self.clip, self.bound = gain, clip, bound
         self.history: list[tuple[float, np.ndarray]] = []
 
-    def update(self, time_s: float, reading: np.ndarray, model: np.ndarray) -> None:
-        """Apply one nudge from counter readings and model flows (veh/h; NaN: no reading)."""
+    def update(self, time_s: float, reading: np.ndarray, model: np.ndarray,
+               hold_up: np.ndarray | None = None) -> None:
+        """Apply one nudge from counter readings and model flows (veh/h; NaN: no reading).
+
+        ``hold_up`` (bool per counter) marks counters whose road is congested: their
+        model flow is held by the queue, not by the demand, so they only nudge down.
+        """
         ok = np.isfinite(reading) & np.isfinite(model) & (model > 0) & (reading > 0)
         ratio = np.ones(reading.size)
         ratio[ok] = np.clip(reading[ok] / model[ok], 1.0 / self.clip, self.clip)
+        if hold_up is not None:
+            ratio = np.where(hold_up, np.minimum(ratio, 1.0), ratio)
         self.history.append((time_s, ratio))
         logr = np.where(ok, np.log(ratio), 0.0)
         used = self.incidence[:, :, ok].sum(axis=2)

@@ -88,3 +88,12 @@ def test_calibrator_nudges_only_the_pairs_crossing_a_counter():
     cal.update(300.0, np.array([2000.0, np.nan]), np.array([1000.0, 500.0]))
     assert cal.factor[0, 1] == pytest.approx(1.5 ** 0.5)    # ratio 2 clipped to 1.5
     assert cal.factor[1, 0] == 1.0
+
+
+def test_a_congested_counter_only_nudges_down():
+    inc = np.ones((2, 2, 1), bool)
+    cal = Calibrator(inc, gain=1.0, clip=1.5)
+    cal.update(300.0, np.array([2000.0]), np.array([1000.0]), hold_up=np.array([True]))
+    assert np.all(cal.factor == 1.0)
+    cal.update(600.0, np.array([500.0]), np.array([1000.0]), hold_up=np.array([True]))
+    np.testing.assert_allclose(cal.factor, 1 / 1.5)
