@@ -36,6 +36,7 @@ from scipy import ndimage
 
 from ..engine import Engine
 from . import kernels
+from .density import DensityGrid
 from .exits import exit_labels
 from .floorfield import descent, travel_time
 from .population import desired_speeds
@@ -145,7 +146,7 @@ class CrowdModel(Engine):
         self._out_counts = np.zeros(len(self._names) + 1, np.int64)
         self._slots: dict[int, int] = {0: 0}
         self._peak = np.zeros(self.shape)
-        self._area = None
+        self._dens = DensityGrid(self._walk, self._h, self._sigma)
         self._next_peak = 0.0
         self._next_reroute = self._reroute
         self._st = {"steps": 0, "agent_seconds": 0.0, "wall_s": 0.0, "field_solves": 0,
@@ -408,18 +409,7 @@ class CrowdModel(Engine):
     # ------------------------------------------------------------ outputs
     def _density(self) -> np.ndarray:
         """Gaussian-kernel density (persons/m2) of the people inside, 0 on walls."""
-        inside = np.isnan(self._exit_time)
-        p = self._pos[inside]
-        cols = np.clip((p[:, 0] / self._h).astype(np.int64), 0, self.shape[1] - 1)
-        rows = np.clip(((self._height - p[:, 1]) / self._h).astype(np.int64), 0, self.shape[0] - 1)
-        counts = np.bincount(rows * self.shape[1] + cols, minlength=self._walk.size)
-        counts = counts.reshape(self.shape).astype(np.float64)
-        s = self._sigma / self._h
-        if self._area is None:
-            area = ndimage.gaussian_filter(self._walk.astype(np.float64), s, mode="constant")
-            self._area = np.where(self._walk & (area > 1e-9), 1.0 / np.maximum(area, 1e-9), 0.0)
-        dens = ndimage.gaussian_filter(counts, s, mode="constant")
-        return dens * self._area / self._h ** 2
+        return self._dens(self._pos[np.isnan(self._exit_time)])
 
     def _coords(self) -> dict:
         h = self._h
