@@ -27,16 +27,15 @@ def weidmann(rho):
 def spread(n, x0, x1, y0, y1, rng, gap=0.33):
     """``n`` random points in the box at least ``gap`` apart (random sequential adsorption)."""
     cand = np.column_stack([rng.uniform(x0, x1, 60 * n), rng.uniform(y0, y1, 60 * n)])
-    keep = []
-    tree_pts = np.empty((0, 2))
-    for start in range(0, cand.shape[0], 2 * n):
-        block = cand[start:start + 2 * n]
-        for p in block:
-            if tree_pts.shape[0] and np.min(np.hypot(*(tree_pts - p).T)) < gap:
-                continue
-            tree_pts = np.vstack([tree_pts, p])
-            if tree_pts.shape[0] == n:
-                return tree_pts
+    pts = np.empty((n, 2))
+    k = 0
+    for p in cand:
+        if k and np.min(np.hypot(*(pts[:k] - p).T)) < gap:
+            continue
+        pts[k] = p
+        k += 1
+        if k == n:
+            return pts
     raise AssertionError(f"could not place {n} people")
 
 
