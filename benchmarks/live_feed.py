@@ -9,7 +9,9 @@ subprocess (as an operator runs it), a paho publisher in this process:
    store's commit times. Then the same with list messages of 10 readings.
    Reference: ``mosquitto_sub`` (C, QoS 1, same persistent-session set-up,
    output to /dev/null, nothing stored) draining the same backlog: the
-   ceiling of the broker and loopback on this machine.
+   ceiling of the broker and loopback on this machine. The feed's CPU time per
+   reading (from /proc) is the figure that does not depend on the load: its
+   inverse is the rate one free core would sustain.
 2. **Latency**: readings published at each of ``--rates`` per second (one
    reading a message) whose ``time`` is the publish moment; latency = commit
    time - publish time (median, p99). It includes the paho publisher's own
@@ -88,6 +90,11 @@ class Feed:
     def _connections(self) -> int:
         return self.log.read_text().count("connected to") if self.log.exists() else 0
 
+    def cpu_s(self) -> float:
+        """User + system CPU seconds of the feed process so far."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -136,8 +143,10 @@ def count(store: Path) -> int:
         return int(s._con.execute("SELECT count(*) FROM readings").fetchone()[0])
 
 
-def drain(port: int, folder: Path, store: Path, messages, n: int, protocol: str = "5") -> float:
-    """Readings per second the feed commits while draining ``messages`` queued in its session."""
+def drain(port: int, folder: Path, store: Path, messages, n: int,
+          protocol: str = "5") -> tuple[float, float]:
+    """Readings per second the feed commits while draining ``messages`` queued in its session,
+    and the feed's CPU time per reading (microseconds)."""
     feed = Feed(port, store, folder / "live.log", protocol)     # makes (or resumes) the session
     feed.stop()
     before = count(store)
@@ -145,13 +154,15 @@ def drain(port: int, folder: Path, store: Path, messages, n: int, protocol: str 
     pub.send(messages)
     pub.close()
     feed = Feed(port, store, folder / "live.log", protocol)
+    cpu0 = feed.cpu_s()
     while count(store) < before + n:
         time.sleep(0.2)
+    cpu = feed.cpu_s() - cpu0
     feed.stop()
     with open_store(store) as s:
         rec = s.received()["received"].sort_values().to_numpy()[before:]
     span = (rec[-1] - rec[0]) / np.timedelta64(1, "s")
-    return n / span
+    return n / span, cpu / n * 1e6
 
 
 def mosquitto_sub_drain(port: int, messages) -> float | None:
@@ -220,21 +231,26 @@ def main() -> None:
             store = folder / "store"
             t = pd.Timestamp("2024-07-04T00:00Z")
             ref = mosquitto_sub_drain(port, backlog(ids, args.backlog, 1, t - pd.Timedelta(days=60)))
-            single = drain(port, folder, store, backlog(ids, args.backlog, 1, t), args.backlog)
-            print(f"throughput, one reading per message: {single:,.0f} readings/s "
+            single, cpu = drain(port, folder, store, backlog(ids, args.backlog, 1, t), args.backlog)
+            print(f"throughput, one reading per message: {single:,.0f} readings/s; feed CPU "
+                  f"{cpu:.0f} us/reading = {1e6 / cpu:,.0f} readings per CPU-second "
                   f"(load {os.getloadavg()[0]:.1f})")
-            lists = drain(port, folder, store, backlog(ids, args.backlog * 4, 10,
-                                                        t + pd.Timedelta(days=30)), args.backlog * 4)
-            print(f"throughput, 10 readings per message: {lists:,.0f} readings/s "
+            lists, cpu = drain(port, folder, store, backlog(ids, args.backlog * 4, 10,
+                                                             t + pd.Timedelta(days=30)),
+                               args.backlog * 4)
+            print(f"throughput, 10 readings per message: {lists:,.0f} readings/s; feed CPU "
+                  f"{cpu:.0f} us/reading = {1e6 / cpu:,.0f} readings per CPU-second "
                   f"(load {os.getloadavg()[0]:.1f})")
-            v3 = drain(port, folder, folder / "store311", backlog(ids, args.backlog, 1, t),
-                       args.backlog, protocol="3.1.1")
-            print(f"throughput, one reading per message, MQTT 3.1.1: {v3:,.0f} readings/s "
+            v3, cpu = drain(port, folder, folder / "store311", backlog(ids, args.backlog, 1, t),
+                            args.backlog, protocol="3.1.1")
+            print(f"throughput, one reading per message, MQTT 3.1.1: {v3:,.0f} readings/s; feed "
+                  f"CPU {cpu:.0f} us/reading = {1e6 / cpu:,.0f} readings per CPU-second "
                   f"(load {os.getloadavg()[0]:.1f})")
             if ref:
                 print(f"reference mosquitto_sub (C, QoS 1, no store): {ref:,.0f} messages/s; "
                       f"feed/reference = {single / ref:.2f}")
             feed = Feed(port, store, folder / "live.log")
+            time.sleep(10)          # let the feed's first alert run (over the drained backlog) pass
             for rate in map(float, args.rates.split(",")):
                 since = pd.Timestamp.now(tz="UTC")
                 sent, wall, _ = paced(port, ids, rate, args.latency_s)

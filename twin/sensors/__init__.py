@@ -9,10 +9,10 @@ Examples
 """
 from __future__ import annotations
 
-from twin.sensors.feed import FeedStats, LiveFeed, parse_broker
+from twin.sensors.feed import FeedStats, LiveFeed, parse_broker, run_live
 from twin.sensors.payload import PLAUSIBLE_RANGES, Message, decode_messages
 from twin.sensors.store import SensorStore, open_store
 from twin.sensors.watch import Watch
 
-__all__ = ["LiveFeed", "FeedStats", "parse_broker", "SensorStore", "open_store", "Watch",
+__all__ = ["LiveFeed", "FeedStats", "parse_broker", "run_live", "SensorStore", "open_store", "Watch",
            "PLAUSIBLE_RANGES", "Message", "decode_messages"]

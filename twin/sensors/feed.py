@@ -107,10 +107,14 @@ class LiveFeed:
         0 for no limit, or batches stay tiny).
     batch_size, batch_seconds : int, float
         A batch is written when it has this many messages or is this old.
+    watch_seconds : float
+        How often the alert rules run on the readings stored since their last run.
     on_event, on_alarm : callable, optional
-        Called with a DataFrame of events once they are stored; ``on_alarm``
-        only with events of severity ``alarm`` or ``critical``. Keep them short
-        (start a thread to run a nowcast); an exception in a hook is logged.
+        Called (in the feed's thread, within ``watch_seconds`` of the readings
+        being stored) with a DataFrame of events once they are stored;
+        ``on_alarm`` only with events of severity ``alarm`` or ``critical``.
+        Keep them short (start a thread to run a nowcast); an exception in a
+        hook is logged and the feed goes on.
     watch : Watch or False, optional
         The alert rules (default ``Watch(stations)``); False for none.
 

@@ -229,6 +229,10 @@ class SensorStore:
 
     # -- reading ---------------------------------------------------------------------
 
+    def __len__(self) -> int:
+        """Number of readings stored."""
+        return int(self._con.execute("SELECT count(*) FROM readings").fetchone()[0])
+
     @property
     def readings(self) -> pd.DataFrame:
         """All readings: ``sensor_id, time (datetime64[ns, UTC]), value``, sorted by sensor and time."""

@@ -26,14 +26,15 @@ def free_port() -> int:
 class Broker:
     """mosquitto with persistence in ``folder``; ``stop()`` (SIGTERM saves its state) and ``start()``."""
 
-    def __init__(self, folder: Path, extra: str = "") -> None:
+    def __init__(self, folder: Path, extra: str = "", anonymous: bool = True) -> None:
         self.folder = folder
         self.port = free_port()
         self.conf = folder / "mosquitto.conf"
         user = "user root\n" if os.geteuid() == 0 else ""
         self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-            f"persistence_location {folder}/\nmax_queued_messages 1000000\n{user}{extra}")
+            f"listener {self.port} 127.0.0.1\nallow_anonymous {str(anonymous).lower()}\n"
+            f"persistence true\npersistence_location {folder}/\nmax_queued_messages 1000000\n"
+            f"{user}{extra}")
         self.proc = None
 
     @property
@@ -59,11 +60,15 @@ class Broker:
         self.proc = None
 
 
-@pytest.fixture
-def broker(tmp_path):
+def _need_broker() -> None:
     if MOSQUITTO is None:
         pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
     pytest.importorskip("paho.mqtt", reason="paho-mqtt is not installed")
+
+
+@pytest.fixture
+def broker(tmp_path):
+    _need_broker()
     folder = tmp_path / "broker"
     folder.mkdir()
     b = Broker(folder).start()
@@ -71,13 +76,33 @@ def broker(tmp_path):
     b.stop()
 
 
+@pytest.fixture
+def start_broker(tmp_path):
+    """Start a broker with extra configuration lines; stopped at the end."""
+    _need_broker()
+    started = []
+
+    def start(extra: str = "", anonymous: bool = True) -> Broker:
+        folder = tmp_path / f"broker{len(started)}"
+        folder.mkdir()
+        started.append(Broker(folder, extra, anonymous).start())
+        return started[-1]
+    yield start
+    for b in started:
+        b.stop()
+
+
 class Publisher:
     """A paho client publishing at QoS 1 and waiting for the broker's PUBACKs."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, username=None, password=None, tls_ca=None) -> None:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        if username:
+            self.client.username_pw_set(username, password)
+        if tls_ca:
+            self.client.tls_set(ca_certs=str(tls_ca))
         self.client.max_inflight_messages_set(500)
         self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(0.1, 1)
@@ -119,8 +144,8 @@ def connect_publisher():
     """Make a new publisher (after a broker restart); all are closed at the end."""
     made = []
 
-    def make(broker):
-        made.append(Publisher(broker))
+    def make(broker, **options):
+        made.append(Publisher(broker, **options))
         return made[-1]
     yield make
     for p in made:

@@ -22,7 +22,7 @@ SAMPLE_CITY = Path(__file__).resolve().parents[3] / "data_samples" / "ezhou" / "
 def _count(path) -> int:
     try:
         with open_store(path) as store:
-            return int(store._con.execute("SELECT count(*) FROM readings").fetchone()[0])
+            return len(store)
     except DataError:
         return 0
 
@@ -241,3 +241,54 @@ def test_mqtt_3_1_1_session_with_the_brokers_default_window(broker, publisher, s
     stats = feed.stop()
     _assert_exactly(store, readings)
     assert stats.connects >= 2
+
+
+def test_username_and_password(start_broker, connect_publisher, sample_city, wait, tmp_path):
+    secrets = tmp_path / "passwords"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(secrets), "twin", "s3cret"], check=True,
+                   capture_output=True)
+    secrets.chmod(0o600)
+    broker = start_broker(f"password_file {secrets}\n", anonymous=False)
+    wrong = subprocess.run([sys.executable, "-m", "twin.cli", "live", str(SAMPLE_CITY), "--broker",
+                            broker.address, "--store", str(tmp_path / "s0"), "--username", "twin",
+                            "--password", "wrong"], capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr, wrong.stderr
+    errors = [line for line in wrong.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "refused the connection" in errors[0], wrong.stderr
+    store = tmp_path / "s1"
+    feed = LiveFeed(sample_city, store, broker.address, client_id="t-auth", username="twin",
+                    password="s3cret", watch=False).start()
+    assert feed.ready.wait(20)
+    connect_publisher(broker, username="twin", password="s3cret").send(
+        "twin/sensors/RG01", {"time": "2024-07-04T08:00+08:00", "value": 2.5})
+    assert wait(lambda: _count(store) == 1, 20)
+    feed.stop()
+
+
+def test_tls_with_a_private_ca(start_broker, connect_publisher, sample_city, wait, tmp_path):
+    pki = tmp_path / "pki"
+    pki.mkdir()
+
+    def ssl(*args):
+        subprocess.run(["openssl", *args], cwd=pki, check=True, capture_output=True)
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+        "-days", "2", "-subj", "/CN=twin test CA")
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=127.0.0.1")
+    (pki / "ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "ext")
+    broker = start_broker(f"cafile {pki}/ca.crt\ncertfile {pki}/server.crt\n"
+                          f"keyfile {pki}/server.key\n")
+    store = tmp_path / "store"
+    feed = LiveFeed(sample_city, store, broker.address, client_id="t-tls", tls_ca=pki / "ca.crt",
+                    watch=False).start()
+    assert feed.ready.wait(20)
+    connect_publisher(broker, tls_ca=pki / "ca.crt").send(
+        "twin/sensors/WL01", [{"time": "2024-07-04T08:00+08:00", "value": 18.5},
+                              {"time": "2024-07-04T08:05+08:00", "value": 18.6}])
+    assert wait(lambda: _count(store) == 2, 20)
+    feed.stop()
+    with pytest.raises(DataError, match="TLS CA file"):
+        LiveFeed(sample_city, tmp_path / "s2", broker.address, tls_ca=tmp_path / "none.pem",
+                 watch=False).run()
