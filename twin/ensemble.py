@@ -78,6 +78,7 @@ def reduce_member(run, thresholds=THRESHOLDS) -> dict:
 def _member_task(city, scenario_text: str, source: str | None, values: dict, index: int,
                  thresholds) -> dict:
     """Run one member on a worker and reduce it there (the run itself is removed)."""
+    import dask
     from twin.runner import run_scenario
     from twin.scenario import parse_scenario
     base = parse_scenario(scenario_text, source=source)
@@ -85,8 +86,10 @@ def _member_task(city, scenario_text: str, source: str | None, values: dict, ind
     scratch = Path(tempfile.mkdtemp(prefix=f"member{index}-"))
     t0 = time.perf_counter()
     try:
-        run = run_scenario(scenario, out=scratch / "run.zarr", city=city)
-        out = reduce_member(run, thresholds)
+        # the run's lazy arrays are computed here, in this task, not as new cluster tasks
+        with dask.config.set(scheduler="synchronous"):
+            run = run_scenario(scenario, out=scratch / "run.zarr", city=city)
+            out = reduce_member(run, thresholds)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     out["member"], out["wall_s"] = index, time.perf_counter() - t0
