@@ -35,6 +35,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .routing import choose_turn
+
 __all__ = ["curve_at", "advance_steps", "packet_total"]
 
 TINY = 1e-9
@@ -82,40 +84,6 @@ def curve_at(hist, off, size, k, k_reg, t_reg, hist_t, n_hist, t_now, dt, x):
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _choose(n, d, amount, route):
-    """Outgoing slot at node ``n`` for ``amount`` vehicles to destination index ``d``.
-
-    Slots ``0..deg-1`` are the node's outgoing links, ``deg`` arrival, ``deg+1``
-    no route (stranded). A packet takes one link whole: the one furthest behind
-    its share ``frac[d, l]`` of what this node sent toward ``d`` (``sent``), so the
-    turn shares are met over time without splitting packets.
-    """
-    frac, sent, dest_nodes, out_ptr, out_links, downstream, n_links = route
-    deg = out_ptr[n + 1] - out_ptr[n]
-    if dest_nodes[d] == n:
-        return deg
-    total = 0.0
-    share = 0.0
-    for e in range(out_ptr[n], out_ptr[n + 1]):
-        total += sent[d, out_links[e]]
-        share += frac[d, out_links[e]]
-    if share <= 0.0:
-        return deg + 1
-    best = -1
-    gap = -np.inf
-    for e in range(deg):
-        l = out_links[out_ptr[n] + e]
-        f = frac[d, l]
-        if f > 0.0:
-            x = f / share * (total + amount) - sent[d, l]
-            if x > gap:
-                gap = x
-                best = e
-    sent[d, out_links[out_ptr[n] + best]] += amount
-    return best
-
-
-@numba.njit(cache=True, inline="always", error_model="numpy")
 def _queue_node(q, route):
     """The node a queue empties into: a link's end node, or an origin queue's node."""
     n_links = route[6]
@@ -153,7 +121,7 @@ def _append(q, g, amount, t, queues, pool, cohort_s, g_dest, route):
     pg[p] = g
     pc[p] = amount
     pnext[p] = -1
-    pturn[p] = _choose(_queue_node(q, route), g_dest[g], amount, route)
+    pturn[p] = choose_turn(_queue_node(q, route), g_dest[g], amount, route)
     if tl >= 0:
         pnext[tl] = p
     else:
@@ -278,10 +246,10 @@ def _turn(n, p, pool, g_dest, route):
     e = pturn[p]
     d = g_dest[pg[p]]
     if e < deg and frac[d, out_links[out_ptr[n] + e]] <= 0.0:
-        e = _choose(n, d, pc[p], route)
+        e = choose_turn(n, d, pc[p], route)
         pturn[p] = e
     elif e == deg + 1:
-        e = _choose(n, d, pc[p], route)          # stranded: a route may have opened
+        e = choose_turn(n, d, pc[p], route)          # stranded: a route may have opened
         pturn[p] = e
     return e
 

@@ -211,7 +211,7 @@ class TrafficModel(Engine):
 
     # ------------------------------------------------------------------ inputs
     def add_demand(self, origin, destination, start_s, end_s, flow_vps) -> None:
-        """Add trips: ``flow_vps`` (veh/s) from ``origin`` to ``destination`` over ``[start_s, end_s)``.
+        """Add trips: ``flow_vps`` (veh/s) from ``origin`` to ``destination`` in ``[start_s, end_s)``.
 
         Arguments are scalars or equal-length arrays (one row each). Demand
         whose destination cannot be reached is counted ``unserved`` (a warning
@@ -274,12 +274,13 @@ class TrafficModel(Engine):
             stop = until
             if self.routing == "dynamic":
                 stop = min(until, self._next_reroute)
+            margin = 8 * self.net.n_links + self.demand.n_groups // 4 + 1024
+            route = (self.frac, self.sent, self.demand.dest_nodes, self.net.out_ptr,
+                     self.net.out_links, self.net.downstream, self.net.n_links)
             status = kernels.advance_steps(
-                self._clock, stop, self.dt_s, 8 * self.net.n_links + self.demand.n_groups // 4
-                + 1024, self.cohort_s, self._links, self._ring, self._curves, self._pool, self._queues,
-                self.demand.kernel_groups(), self.demand.kernel_rows(), self._net,
-                (self.frac, self.sent, self.demand.dest_nodes, self.net.out_ptr,
-                 self.net.out_links, self.net.downstream, self.net.n_links), self._acc)
+                self._clock, stop, self.dt_s, margin, self.cohort_s, self._links, self._ring,
+                self._curves, self._pool, self._queues, self.demand.kernel_groups(),
+                self.demand.kernel_rows(), self._net, route, self._acc)
             if status == 1:
                 self._grow_pool()
                 continue

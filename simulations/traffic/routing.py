@@ -29,7 +29,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["shortest_times", "update_shares", "link_times"]
+__all__ = ["shortest_times", "update_shares", "link_times", "choose_turn"]
 
 
 @numba.njit(cache=True)
@@ -166,3 +166,37 @@ def link_times(length, tau_u, cap, jam, w, vehicles, closed, min_speed):
             v = min(u, cap[l] / k, w[l] * (jam[l] - k) / k)
         out[l] = length[l] / max(v, min_speed)
     return out
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def choose_turn(n, d, amount, route):
+    """Outgoing slot at node ``n`` for ``amount`` vehicles to destination index ``d``.
+
+    Slots ``0..deg-1`` are the node's outgoing links, ``deg`` arrival, ``deg+1``
+    no route (stranded). A packet takes one link whole: the one furthest behind
+    its share ``frac[d, l]`` of what this node sent toward ``d`` (``sent``), so the
+    turn shares are met over time without splitting packets.
+    """
+    frac, sent, dest_nodes, out_ptr, out_links, downstream, n_links = route
+    deg = out_ptr[n + 1] - out_ptr[n]
+    if dest_nodes[d] == n:
+        return deg
+    total = 0.0
+    share = 0.0
+    for e in range(out_ptr[n], out_ptr[n + 1]):
+        total += sent[d, out_links[e]]
+        share += frac[d, out_links[e]]
+    if share <= 0.0:
+        return deg + 1
+    best = -1
+    gap = -np.inf
+    for e in range(deg):
+        l = out_links[out_ptr[n] + e]
+        f = frac[d, l]
+        if f > 0.0:
+            x = f / share * (total + amount) - sent[d, l]
+            if x > gap:
+                gap = x
+                best = e
+    sent[d, out_links[out_ptr[n] + best]] += amount
+    return best

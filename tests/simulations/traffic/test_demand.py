@@ -30,3 +30,14 @@ def test_trips_report_mean_times_and_nan_until_all_arrived():
 def test_bad_bin_raises():
     with pytest.raises(ValueError, match="trip_bin_s"):
         Demand(3, 0.0)
+
+
+def test_quanta_split_a_row_evenly_and_bad_quantum_raises():
+    d = Demand(n_nodes=3, bin_s=60.0, quantum_veh=1.0)
+    d.add(0, 2, 0.0, 100.0, 0.105)                     # 10.5 vehicles -> 11 quanta
+    assert d.rows["quanta"].tolist() == [11]
+    assert 0.0 <= d.rows["phase"][0] < 1.0
+    with pytest.raises(ValueError, match="quantum_veh"):
+        Demand(3, 60.0, quantum_veh=0.0)
+    with pytest.raises(ValueError, match="min_group_veh"):
+        Demand(3, 60.0, min_group_veh=-1.0)

@@ -75,3 +75,19 @@ def test_link_times_follow_the_diagram():
     assert t[2] == pytest.approx(100.0 / 0.5)     # floor speed at jam
     closed[0] = True
     assert np.isinf(routing.link_times(length, tau, cap, jam, w, veh, closed, 0.5)[0])
+
+
+def test_choose_turn_meets_the_shares_with_whole_packets():
+    # node 0 with three outgoing links, shares 0.5 / 0.3 / 0.2 toward destination node 4
+    net = RoadNetwork([0, 0, 0, 1, 2, 3], [1, 2, 3, 4, 4, 4], 100.0, 10.0, 1)
+    frac = np.zeros((1, net.n_links), np.float32)
+    frac[0, :3] = [0.5, 0.3, 0.2]
+    frac[0, 3:] = 1.0
+    sent = np.zeros((1, net.n_links))
+    route = (frac, sent, np.array([4]), net.out_ptr, net.out_links, net.downstream, net.n_links)
+    slots = [routing.choose_turn(0, 0, 1.0, route) for _ in range(100)]
+    links = net.out_links[net.out_ptr[0]:net.out_ptr[1]][slots]
+    assert np.bincount(links, minlength=3)[:3].tolist() == [50, 30, 20]
+    assert routing.choose_turn(4, 0, 1.0, route) == 0          # at the destination: arrive
+    frac[0, :3] = 0.0
+    assert routing.choose_turn(0, 0, 1.0, route) == 4          # no route: stranded slot
