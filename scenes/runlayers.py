@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyvista as pv
 import shapely
+from scipy.ndimage import uniform_filter
 
 from geodata.errors import DataError
 from scenes.water import draped_surface, grid_transform, sample_grid, water_surface
@@ -29,6 +30,8 @@ __all__ = ["Legend", "RunLayer", "DEPTH", "DENSITY", "SPEED", "frame_index", "fr
 
 ROAD_LIFT = 1.5
 """Height (m) of traffic lines above the ground (above road surfaces)."""
+SMOOTH_M = 4.0
+"""Crowd density is drawn as the mean over a square window this wide (m)."""
 LANE_OFFSET = 2.5
 """Each direction of a two-way road is drawn this far (m) to its right."""
 
@@ -277,8 +280,11 @@ def _crowd(ds, city, origin, index, step) -> RunLayer | None:
     if density is None or not {"x", "y"} <= set(ds.coords) or not np.nanmax(density, initial=0) > 0:
         return None
     x, y = ds["x"].values.astype(float), ds["y"].values.astype(float)
-    # average over blocks of about half a terrain cell: the picture shows metres, not 1 m cells
+    # density over a window of SMOOTH_M (as crowd densities are measured: people in an
+    # area), then block means of about half a terrain cell: a picture shows metres, not cells
     cell = abs(float(x[1] - x[0])) if x.size > 1 else 1.0
+    window = max(1, int(round(SMOOTH_M / cell)))
+    density = uniform_filter(np.nan_to_num(density), size=window, mode="constant")
     k = max(1, int(round(abs(city.terrain.transform.a) * step / 2 / cell)))
     density, x, y = _block_mean(density, k), _block_centres(x, k), _block_centres(y, k)
     t = grid_transform(x, y)

@@ -175,13 +175,12 @@ def _screenshot(scene: Scene, window_size, view: str, *, layers: Sequence[RunLay
 
 
 def _focus(scene: Scene, layers: Sequence[RunLayer], *, least: float = 600.0):
-    """Bounds to frame when the layers cover a small part of the city (e.g. a
-    venue's crowd): the layers' box grown by half, at least ``least`` metres
-    across; None to frame the whole city."""
-    if not layers:
+    """Bounds to frame for a crowd-only picture (a venue's surroundings): the
+    crowd's box grown by half, at least ``least`` metres across; None (the
+    whole city) when other layers are drawn or the crowd covers the city."""
+    if [layer.name for layer in layers] != ["crowd"]:
         return None
-    boxes = np.array([layer.mesh.bounds for layer in layers])
-    lo, hi = boxes[:, 0::2].min(axis=0), boxes[:, 1::2].max(axis=0)
+    lo, hi = np.array(layers[0].mesh.bounds[0::2]), np.array(layers[0].mesh.bounds[1::2])
     full = np.array(scene_bounds(scene))
     size = hi[:2] - lo[:2]
     if (size > 0.5 * (full[1::2][:2] - full[0::2][:2])).any():
