@@ -116,7 +116,7 @@ def class_coordinate(values, breaks) -> np.ndarray:
 
     Examples
     --------
-    >>> class_coordinate([0.1, 0.3, 5.0], DEPTH.breaks).round(2).tolist()
+    >>> class_coordinate([0.1, 0.3, 3.0], DEPTH.breaks).round(2).tolist()
     [0.5, 2.0, 5.5]
     """
     v = np.asarray(values, float)
