@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 import xarray as xr
 
+from simulations.flood import hazard as flood_hazard
 from twin.engines.flood.grid import FloodGrid
 
 __all__ = ["Impacts", "impacts"]
@@ -173,7 +174,7 @@ def _frame_figures(depth, speed, land, grid, thresholds) -> pd.DataFrame:
     flat = depth.reshape(len(depth), -1)
     landf = land.ravel()
     wet = (flat >= thresholds.flooded_cell_depth_m) & landf
-    hazard = np.where(landf, flat * (speed.reshape(len(depth), -1) + 0.5), 0.0)
+    hazard = np.where(landf, flood_hazard(flat, speed.reshape(len(depth), -1)), 0.0)
     at = np.argmax(hazard, axis=1)
     row, col = np.unravel_index(at, grid.shape)
     return pd.DataFrame({"flooded_area_m2": wet.sum(axis=1) * grid.cell_size ** 2,
