@@ -70,6 +70,7 @@ def main() -> None:
     ap.add_argument("--until-s", type=float, default=14400.0)
     ap.add_argument("--dt-s", type=float, default=None)
     ap.add_argument("--routing", default="dynamic")
+    ap.add_argument("--report-s", type=float, default=600.0)
     args = ap.parse_args()
     net = network()
     rows = demand(int(args.trips))
@@ -80,10 +81,11 @@ def main() -> None:
     m = TrafficModel(net, dt_s=args.dt_s, routing=args.routing)
     m.add_demand(*rows)
     setup = time.perf_counter() - w0
-    for t in np.arange(1800.0, args.until_s + 1.0, 1800.0):
+    for t in np.arange(args.report_s, args.until_s + 1.0, args.report_s):
         m.advance(t)
         b = m.balance()
-        print(f"t={t:6.0f} s wall {time.perf_counter() - w0:7.1f} s  demanded {b['demanded']:9.0f}"
+        print(f"t={t:6.0f} s wall {time.perf_counter() - w0:7.1f} s cpu "
+              f"{time.process_time() - c0:7.1f} s  demanded {b['demanded']:9.0f}"
               f"  waiting {b['waiting']:8.0f}  on network {b['on_network']:8.0f}  arrived "
               f"{b['arrived']:9.0f}  packets {m.stats()['packets']}", flush=True)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
