@@ -402,6 +402,7 @@ def run_live(city, store, broker: str = "127.0.0.1:1883", **options) -> FeedStat
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(message)s")
     parse_broker(broker)
+    SensorStore(store, create=True).close()       # a store that cannot be written fails first
     feed = LiveFeed(load_city(city), store, broker, **options)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
