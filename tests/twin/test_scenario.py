@@ -149,10 +149,10 @@ def test_with_changes_makes_a_validated_variant(tmp_path):
     s = load_scenario(write(tmp_path, GOOD))
     v = s.with_changes(rain_scale=1.5, pumps=False, breach=False,
                        **{"forcing.river.offset_m": 1.25})
-    assert v.rain.scale == 1.5
-    assert all(not p.enabled for p in v.pumps) and len(v.pumps) == 2
-    assert v.breach is not None and not v.breach.enabled
-    assert v.river.offset_m == 1.25
+    assert v.flood.rain.scale == 1.5
+    assert all(not p.enabled for p in v.flood.pumps) and len(v.flood.pumps) == 2
+    assert v.flood.breach is not None and not v.flood.breach.enabled
+    assert v.flood.river.offset_m == 1.25
     assert v.city == s.city and v.start == s.start
     assert "rain x1.5" in v.name and "pumps off" in v.name
     assert s.flood.rain.scale == 1.0 and s.flood.pumps[0].enabled       # the original is untouched
