@@ -102,7 +102,7 @@ def _sum(parts: list[dict]) -> dict:
     for p in parts:
         if "n" in p:                                  # an earlier partial sum
             for key, value in p.items():
-                total[key] = total[key] + value if key in total else value
+                total[key] = total[key] + value if key in total and key != "grid" else value
             continue
         total["n"] += 1
         for key in ("depth", "buildings", "roads", "exits"):
