@@ -153,10 +153,11 @@ class OperationsScreen:
                                    if ws.problem else "", visible=bool(ws.problem),
                                    css_classes=["run-notice"])
         self.base_label = pn.pane.HTML(self._base_label(), css_classes=["view-label-base"],
-                                       visible=False, sizing_mode="stretch_width")
+                                       visible=False, sizing_mode="stretch_width", height=40)
         self.compare_label = pn.pane.HTML("", css_classes=["view-label-whatif"],
-                                          sizing_mode="stretch_width")
-        self.close_compare = pn.widgets.Button(label="✕", width=36, css_classes=["close-compare"],
+                                          sizing_mode="stretch_width", height=40)
+        self.close_compare = pn.widgets.Button(label="✕", width=36, height=30,
+                                               css_classes=["close-compare"],
                                                description="Close the what-if comparison")
         self.close_compare.on_click(lambda e: locked(self.hide_comparison))
         self.compare_slot = pn.Column(sizing_mode="stretch_width", visible=False,
@@ -342,8 +343,8 @@ class OperationsScreen:
         self.base_label.visible = True
         self.compare_label.object = (f'<div class="view-label">What-if: '
                                      f'{html.escape(str(run.name))}</div>')
-        self.compare_slot[:] = [pn.Row(self.compare_label, self.close_compare,
-                                       sizing_mode="stretch_width"), view.panel]
+        self.compare_slot[:] = [pn.Row(self.compare_label, self.close_compare, height=40,
+                                       sizing_mode="stretch_width", margin=0), view.panel]
         self.compare_slot.visible = True
         self.diff_slot.visible = True
         self._show_frame(self.playback.player.value)

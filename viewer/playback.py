@@ -14,6 +14,7 @@ from collections import deque
 from typing import Callable
 
 import panel as pn
+from bokeh.models import Tooltip
 
 from viewer.doclock import locked
 from viewer.readout import Readout
@@ -76,7 +77,8 @@ class Playback:
                    ("last", "⇥", "Last frame", self.last)]
         self.buttons = {}
         for key, label, tip, action in buttons:
-            b = pn.widgets.Button(label=label, description=tip, width=38, margin=(5, 2),
+            b = pn.widgets.Button(label=label, width=38, margin=(5, 2),
+                                  description=Tooltip(content=tip, position="bottom"),
                                   css_classes=["playback-button", f"playback-{key}"],
                                   disabled=model.run is None)
             b.on_click(lambda e, action=action: locked(action))

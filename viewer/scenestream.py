@@ -107,8 +107,10 @@ def pack_surface(shown: np.ndarray, level: np.ndarray, rgb: np.ndarray,
     >>> np.frombuffer(base64.b64decode(p["level"]), "<u2").tolist()
     [0, 25]
     """
-    palette, cls = np.unique(np.asarray(rgb, np.uint8).reshape(-1, 3), axis=0,
-                             return_inverse=True)
+    rgb = np.asarray(rgb, np.uint8).reshape(-1, 3)
+    key = (rgb[:, 0].astype(np.uint32) << 16) | (rgb[:, 1].astype(np.uint32) << 8) | rgb[:, 2]
+    keys, cls = np.unique(key, return_inverse=True)
+    palette = np.column_stack([keys >> 16, (keys >> 8) & 255, keys & 255]).astype(np.uint8)
     if len(palette) > 256:
         raise ValueError(f"rgb: at most 256 colours per grid frame, got {len(palette)}")
     cm = np.clip(np.rint((np.asarray(level, float) - floor) * 100.0), 0, 65535)

@@ -104,15 +104,21 @@ class ViewModel:
         self.origin = np.asarray(scene.origin, dtype=np.float64)
         self.layers: dict[str, Layer] = build_layers(self)
         self._ids = _id_index(city)
+        self._static: dict[str, np.ndarray] = {}
+        self._status: dict[int, pd.Series] = {}
 
     # -- time ------------------------------------------------------------
     @property
     def times(self) -> pd.DatetimeIndex:
         """Frame times, UTC-aware; empty without a run."""
-        if self.run is None:
-            return pd.DatetimeIndex([], tz="UTC")
-        t = pd.DatetimeIndex(self.run.times)
-        return t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
+        if "times" not in self.__dict__.setdefault("_cache", {}):
+            if self.run is None:
+                t = pd.DatetimeIndex([], tz="UTC")
+            else:
+                t = pd.DatetimeIndex(self.run.times)
+                t = t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
+            self._cache["times"] = t
+        return self._cache["times"]
 
     @property
     def n_frames(self) -> int:
@@ -156,10 +162,11 @@ class ViewModel:
         :attr:`building_modes`), the building ``highlight`` in the highlight colour."""
         b = self.city.buildings
         if mode == "use":
-            rgb = style.colors_for(b["use"] if "use" in b else [None] * len(b),
-                                   style.BUILDING_USE_COLORS)
+            rgb = self._once("use", lambda: style.colors_for(
+                b["use"] if "use" in b else [None] * len(b), style.BUILDING_USE_COLORS))
         elif mode == "height":
-            rgb = palette.ramp(b["height"].to_numpy(float), palette.HEIGHT_STOPS)
+            rgb = self._once("height", lambda: palette.ramp(b["height"].to_numpy(float),
+                                                            palette.HEIGHT_STOPS))
         else:
             rgb = next((c for layer in self.layers.values()
                         if (c := layer.building_colors(mode, self._frame(i))) is not None), None)
@@ -171,8 +178,8 @@ class ViewModel:
     def road_colors(self, i: int, *, highlight: int | None = None) -> np.ndarray:
         """RGB per road row: class colour, recoloured by the layers (closed roads)."""
         r = self.city.roads
-        rgb = style.colors_for(r["class"] if "class" in r else [None] * len(r),
-                               style.ROAD_CLASS_COLORS).copy()
+        rgb = self._once("road class", lambda: style.colors_for(
+            r["class"] if "class" in r else [None] * len(r), style.ROAD_CLASS_COLORS)).copy()
         if self.run is not None:
             for layer in self.layers.values():
                 rgb = layer.road_colors(self._frame(i), rgb)
@@ -195,16 +202,28 @@ class ViewModel:
             return pd.Series([], dtype=str)
         if self.run is None:
             return pd.Series("no data", index=sensors.stations["id"].to_numpy())
-        status = sensors.status(self.times[self._frame(i)])
-        if isinstance(status, pd.DataFrame):
-            status = status.set_index("id")["status"] if "id" in status else status["status"]
-        return status.reindex(sensors.stations["id"].to_numpy()).fillna("no data").astype(str)
+        i = self._frame(i)
+        if i not in self._status:      # asked by the map and the 3D view for each frame
+            status = sensors.status(self.times[i])
+            if isinstance(status, pd.DataFrame):
+                status = status.set_index("id")["status"] if "id" in status else status["status"]
+            if len(self._status) > 256:
+                self._status.clear()
+            self._status[i] = status.reindex(sensors.stations["id"].to_numpy()).fillna(
+                "no data").astype(str)
+        return self._status[i]
 
     def sensor_colors(self, i: int, *, highlight: int | None = None) -> np.ndarray:
         """RGB per station row by its status at frame ``i``."""
         rgb = style.colors_for(self.sensor_status(i).to_numpy(), {
             **palette.SENSOR_STATUS_COLORS, "other": palette.SENSOR_STATUS_COLORS["no data"]})
         return _highlighted(rgb, highlight)
+
+    def _once(self, key: str, make) -> np.ndarray:
+        """A colouring that does not change with the frame, computed once."""
+        if key not in self._static:
+            self._static[key] = make()
+        return self._static[key]
 
     def cell_colors(self, block: str, per_feature: np.ndarray) -> np.ndarray:
         """Spread per-feature colours onto the cells of a scene block through its

@@ -267,10 +267,12 @@ def test_icon_buttons_have_tooltips(page):
     """Issue 13.5: every icon button says what it does."""
     for key, text in (("first", "First frame"), ("back", "Previous"), ("play", "Play"),
                       ("step", "Next frame"), ("last", "Last frame")):
+        page.mouse.move(0, 0)
         page.locator(f".playback-{key} button").hover()
-        tip = page.locator(".bk-tooltip", has_text=text)
-        wait_for(lambda: tip.count() > 0, timeout=10)
-    shot(page, "13-5-tooltip", ".header")
+        tip = page.locator(".bk-Tooltip", has_text=text)
+        wait_for(lambda: tip.count() > 0 and tip.first.is_visible(), timeout=10)
+    shot(page, "13-5-tooltip")
+    page.mouse.move(0, 0)
 
 
 @pytest.mark.browser
@@ -293,7 +295,8 @@ def test_compare_two_runs_side_by_side_inside_the_window(page):
     assert "Base:" in page.locator(".view-label-base .view-label").inner_text()
     assert "What-if:" in page.locator(".view-label-whatif .view-label").inner_text()
     page.locator(".close-compare button").click()
-    wait_for(lambda: canvases.count() == 1, timeout=30)
+    wait_for(lambda: page.locator(".scene3d:visible").count() == 1, timeout=30)
+    assert not page.locator(".difference-board").first.is_visible()
     page.set_viewport_size({"width": 1600, "height": 1000})
 
 

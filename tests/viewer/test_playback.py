@@ -25,7 +25,7 @@ def test_buttons_step_through_the_frames_and_move_the_clock(playback):
 
 
 def test_every_button_has_a_tooltip(playback):
-    assert all(b.description for b in playback.buttons.values())
+    assert all(b.description.content for b in playback.buttons.values())
     assert playback.speed.description
 
 

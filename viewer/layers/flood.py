@@ -97,11 +97,15 @@ class FloodLayer(Layer):
         self.road_closed_depth = float(getattr(impacts, "road_closed_depth_m", 0.3))
         self.building_flooded_depth = float(getattr(impacts, "building_flooded_depth_m", 0.15))
         self._surface: WaterSurface | None = None
+        self._depth: tuple[int, np.ndarray] | None = None
 
     # -- the water grid ------------------------------------------------------------
     def depth(self, i: int) -> np.ndarray:
-        """Water depth grid (m) of frame ``i``."""
-        return np.nan_to_num(self.data["depth"].isel(time=int(i)).to_numpy())
+        """Water depth grid (m) of frame ``i`` (the last one read is kept: the 3D view
+        and the map ask for the same frame)."""
+        if self._depth is None or self._depth[0] != int(i):
+            self._depth = (int(i), np.nan_to_num(self.data["depth"].isel(time=int(i)).to_numpy()))
+        return self._depth[1]
 
     def surface(self) -> WaterSurface:
         """The flood grid, covering only the cells the run ever wets."""
