@@ -238,7 +238,16 @@ def _render(args) -> int:
     run = open_run(args.city)
     frame = "max" if args.frame is None else args.frame
     frame_index(run, frame)                                  # a bad frame fails before loading
-    city = load_city(args.run_city or run.scenario.city)
+    try:
+        city_path = args.run_city or run.scenario.city
+    except DataError as exc:                                 # the scenario's city moved
+        raise DataError(f"the run's city is not where its scenario says ({exc.problem})",
+                        file=args.city, fix="give the city with --run-city CITY") from None
+    city = load_city(city_path)
+    if not city.crs.equals(run.crs):
+        raise DataError(f"the run's CRS ({run.crs.to_string()}) is not its city's "
+                        f"({city.crs.to_string()})", file=args.city,
+                        fix="give the run's own city with --run-city CITY")
     pic = render_run(city, run, Path(args.output), frame=frame, window_size=size, view=args.view)
     when = "maxima" if pic.time is None else f"frame {pic.frame}, {pic.time:%Y-%m-%d %H:%M %z}"
     print(f"wrote {pic.path} ({when}; layers: {', '.join(pic.layers) or 'none'})")
