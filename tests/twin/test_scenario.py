@@ -173,3 +173,23 @@ def test_sample_scenarios_load(sample_city_path, name):
         assert s.flood.rain is None and s.flood.river.offset_m > 0 and s.flood.breach.enabled
     if name == "demo":
         assert s.duration_s <= 2 * 3600
+
+
+def test_a_recorded_storm_can_be_replayed_at_another_time(tmp_path):
+    s = load_scenario(write(tmp_path, """
+        city = "city.toml"
+        start = "2024-07-05T17:30:00+08:00"
+        duration = "1h"
+        [forcing.rain]
+        source = "gauges"
+        recorded_start = "2024-07-05T13:30:00+08:00"
+    """))
+    assert s.flood.rain.recorded_start == pd.Timestamp("2024-07-05T05:30:00Z")
+    with pytest.raises(DataError, match="recorded_start' has no time zone"):
+        load_scenario(write(tmp_path, """
+            city = "city.toml"
+            start = "2024-07-05T17:30:00+08:00"
+            duration = "1h"
+            [forcing.rain]
+            recorded_start = "2024-07-05T13:30:00"
+        """))

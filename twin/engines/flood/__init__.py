@@ -86,7 +86,8 @@ def build_forcing(scenario, city, grid: FloodGrid) -> Forcing:
     src, f = scenario.source, scenario.flood
     rain = None
     if f.rain is not None and f.rain.source == "gauges":
-        t, i = _forcing.rain_field(city.sensors, grid, scenario.start, scenario.duration_s,
+        recorded = f.rain.recorded_start if f.rain.recorded_start is not None else scenario.start
+        t, i = _forcing.rain_field(city.sensors, grid, recorded, scenario.duration_s,
                                    method=f.rain.interpolation, power=f.rain.power,
                                    gauges=f.rain.gauges, fill=f.rain.fill, file=src)
         rain = (t + f.rain.delay_s, i * np.float32(f.rain.scale))

@@ -9,9 +9,12 @@ Examples
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from geodata.errors import DataError
 from twin.scenario import Checker
@@ -23,7 +26,7 @@ _FLOOD = {"cell_size", "buildings", "drainage_mm_h", "drained_classes", "manning
           "dtype", "boundaries", "initial_levels", "levees"}
 _FORCING = {"rain", "river", "pumps", "breach"}
 _RAIN = {"source", "interpolation", "power", "gauges", "scale", "return_period", "duration",
-         "peak_ratio", "step", "delay", "fill"}
+         "peak_ratio", "step", "delay", "fill", "recorded_start"}
 _RIVER = {"gauge", "level_m", "offset_m", "water", "fill"}
 _FILLS = ("zero", "hold", "stop")
 _PUMP = {"at", "capacity_m3s", "start_level_m", "enabled"}
@@ -102,6 +105,9 @@ class RainForcing:
     ``scale`` multiplies the intensity in both cases. ``fill`` says what a
     gauge whose readings end before the scenario gives afterwards: ``"zero"``
     (no rain), ``"hold"`` (its last reading) or ``"stop"`` (refuse to run).
+    ``recorded_start`` replays the gauges from another time (a recorded storm
+    moved onto the scenario's clock: the reading at ``recorded_start + t``
+    falls at ``start + t``).
     """
 
     source: str = "gauges"
@@ -115,6 +121,7 @@ class RainForcing:
     step_s: float = 300.0
     delay_s: float = 0.0
     fill: str = "zero"
+    recorded_start: Any = None
 
 
 @dataclass(frozen=True)
@@ -240,7 +247,7 @@ def _rain(t: dict, ctx: Checker) -> RainForcing:
                   delay_s=ctx.duration(t, "delay", w, default=0.0, zero_ok=True))
     if source == "gauges":
         extra = _RAIN & set(t) - {"source", "interpolation", "power", "gauges", "scale", "delay",
-                                  "fill"}
+                                  "fill", "recorded_start"}
         if extra:
             raise ctx.error(f"{w}.{sorted(extra)[0]}", 'only applies to source = "design"',
                             'remove it or set source = "design"')
@@ -248,7 +255,9 @@ def _rain(t: dict, ctx: Checker) -> RainForcing:
                                                               ("idw", "thiessen"), "idw"),
                            power=ctx.number(t, "power", w, default=2.0, positive=True),
                            gauges=None if gauges is None else tuple(gauges),
-                           fill=ctx.choice(t, "fill", w, _FILLS, "zero"))
+                           fill=ctx.choice(t, "fill", w, _FILLS, "zero"),
+                           recorded_start=(_time(t["recorded_start"], f"{w}.recorded_start", ctx)
+                                           if "recorded_start" in t else None))
     peak = ctx.number(t, "peak_ratio", w, default=0.4)
     if not 0 <= peak <= 1:
         raise ctx.error(f"{w}.peak_ratio", f"must be within 0..1, got {peak}",
@@ -259,6 +268,17 @@ def _rain(t: dict, ctx: Checker) -> RainForcing:
                        duration_s=ctx.duration(t, "duration", w, required=True),
                        peak_ratio=peak,
                        step_s=ctx.duration(t, "step", w, default=300.0))
+
+
+def _time(v, key: str, ctx: Checker) -> pd.Timestamp:
+    try:
+        t = v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(str(v))
+    except ValueError:
+        raise ctx.error(key, f"is not an ISO 8601 time: {v!r}",
+                        'write e.g. "2024-07-05T13:30:00+08:00"') from None
+    if t.tzinfo is None:
+        raise ctx.error(key, f"has no time zone: {v!r}", 'add the UTC offset, e.g. "+08:00"')
+    return pd.Timestamp(t)
 
 
 def _river(t: dict, ctx: Checker) -> RiverForcing:
