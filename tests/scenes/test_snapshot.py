@@ -1,12 +1,35 @@
-"""Off-screen rendering: a PNG of the right size, mostly showing the city."""
+"""Off-screen rendering: a PNG of the right size, mostly showing the city; pictures
+of a run (its water drawn where the run has it, the legend and the clock); the
+``twin render`` and ``twin export --run`` commands."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import pyvista as pv
+import shapely
+from affine import Affine
+from PIL import Image
 
+from geodata.errors import DataError
+from geodata.raster import Raster
+from geodata.sensors import SensorTable
 from scenes.meshes import city_scene
-from scenes.snapshot import render_png
+from scenes.overlay import PANEL
+from scenes.runlayers import DEPTH
+from scenes.snapshot import render_png, render_run
+from twin.city import City
+from twin.cli import main
+from twin.replay import open_run
+from twin.runner import run_scenario
+from twin.scenario import load_scenario
 
 
 def _pixels(path) -> np.ndarray:
@@ -35,30 +58,6 @@ def test_render_png_rejects_unknown_view(city, tmp_path):
 
 
 # -- pictures of runs ---------------------------------------------------------------
-
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import textwrap  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import geopandas as gpd  # noqa: E402
-import pandas as pd  # noqa: E402
-import shapely  # noqa: E402
-from affine import Affine  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from geodata.errors import DataError  # noqa: E402
-from geodata.raster import Raster  # noqa: E402
-from geodata.sensors import SensorTable  # noqa: E402
-from scenes.overlay import PANEL  # noqa: E402
-from scenes.runlayers import DEPTH  # noqa: E402
-from scenes.snapshot import render_run  # noqa: E402
-from twin.city import City  # noqa: E402
-from twin.cli import main  # noqa: E402
-from twin.replay import open_run  # noqa: E402
-from twin.runner import run_scenario  # noqa: E402
-from twin.scenario import load_scenario  # noqa: E402
 
 BX, BY, BCELL, BN = 500000.0, 3360000.0, 5.0, 24
 
