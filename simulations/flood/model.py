@@ -159,6 +159,7 @@ class FloodModel(Sources, Engine):
             open_e=bool(self._open[1]), open_n=bool(self._open[2]), open_s=bool(self._open[3]),
             track=True)
         self._threads = threads
+        self._threads_used = 0
         R, C = z.shape
         wet = np.zeros((4, R, C), self._dtype)
         wet[1] = np.nan
@@ -275,6 +276,7 @@ class FloodModel(Sources, Engine):
         params = self._params._replace(max_dt=self._max_dt(), track=bool(track))
         previous = numba.get_num_threads()
         threads = self._threads or threads_for(previous)
+        self._threads_used = threads
         numba.set_num_threads(threads)
         tic = _clock.perf_counter()
         try:
@@ -459,7 +461,7 @@ class FloodModel(Sources, Engine):
                 "cell_updates": int(active), "cell_updates_total_grid": int(total), "wall_s": wall,
                 "cell_updates_per_s": active / wall if wall else float("nan"),
                 "total_grid_updates_per_s": total / wall if wall else float("nan"),
-                "threads": self._threads or numba.get_num_threads()}
+                "threads": self._threads_used or self._threads or numba.get_num_threads()}
 
     def volume_balance(self) -> dict:
         """Volume terms (m3) since the model was built, and the balance error.
