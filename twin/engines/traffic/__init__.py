@@ -147,17 +147,21 @@ class TrafficAdapter(Adapter):
         od = self.od_daily * self.fit_factor * s.demand_scale
         if s.calibration.enabled:
             od = od * self.calibrator.factor
-        nodes = self.zones.nodes
+        starts, ends = self.zones.origin_nodes, self.zones.nodes
+        k = starts.shape[1]
         o, d = np.nonzero(od > 0)
+        o_node = starts[o].ravel()                       # each pair from the zone's k origins
+        d_node = np.repeat(ends[d], k)
+        apart = o_node != d_node
         shift = s.warmup_s
         for a, b, share in _demand.profile_rate(s.profile, self.scenario.start, self._added,
                                                 until_s):
-            rate = od[o, d] * share
-            keep = rate > _MIN_RATE_VPS
+            rate = np.repeat(od[o, d] * share / k, k)
+            keep = apart & (rate > _MIN_RATE_VPS / k)
             if keep.any():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")      # unroutable pairs count unserved
-                    self._model.add_demand(nodes[o[keep]], nodes[d[keep]], a + shift, b + shift,
+                    self._model.add_demand(o_node[keep], d_node[keep], a + shift, b + shift,
                                            rate[keep])
         self._added = until_s
 

@@ -3,7 +3,10 @@
 - **Zones**: the buildings are grouped on a square grid (``zone_size_m``,
   500 m by default); each zone with residents or jobs is one zone, tied to
   the network node of the largest strongly connected part nearest to its
-  activity-weighted centre (its *connector*). Zones sharing a connector merge.
+  activity-weighted centre (its *connector*, where its trips end). Zones
+  sharing a connector merge. Trips start from the ``origins_per_zone``
+  core nodes nearest to the centre, so that one junction does not have to
+  carry a whole zone's departures.
 - **Gateways** (external zones ``X01``...): where an arterial leaves the
   network (:meth:`CityNetwork.gateways`); each produces and attracts an equal
   part of :data:`EXTERNAL_SHARE` of all trip ends (traffic from, to and
@@ -73,6 +76,15 @@ class Zones:
     """
 
     table: pd.DataFrame
+    origins: np.ndarray | None = None
+
+    @property
+    def origin_nodes(self) -> np.ndarray:
+        """``(n_zones, k)`` nodes the zone's trips start from (its connector first);
+        a zone's productions are shared equally between them."""
+        if self.origins is None:
+            return self.nodes[:, None]
+        return self.origins
 
     @property
     def nodes(self) -> np.ndarray:
@@ -103,7 +115,7 @@ def _residents(buildings) -> np.ndarray:
 
 def city_zones(buildings, nodes: np.ndarray, core: np.ndarray, *, zone_size_m: float = 500.0,
                trips_per_resident: float = TRIPS_PER_RESIDENT, gateways=(),
-               external_share: float = EXTERNAL_SHARE) -> Zones:
+               external_share: float = EXTERNAL_SHARE, origins_per_zone: int = 4) -> Zones:
     """Zones from the buildings on a ``zone_size_m`` grid, tied to the ``core`` nodes,
     plus one external zone per gateway node.
 
@@ -123,6 +135,8 @@ def city_zones(buildings, nodes: np.ndarray, core: np.ndarray, *, zone_size_m: f
         Gateway nodes (external zones).
     external_share : float
         Share of all trip ends at the gateways.
+    origins_per_zone : int
+        Core nodes an internal zone's trips start from (gateways: one).
 
     Returns
     -------
@@ -167,7 +181,23 @@ def city_zones(buildings, nodes: np.ndarray, core: np.ndarray, *, zone_size_m: f
                             "y": nodes[gw, 1], "residents": 0.0, "productions": each,
                             "attractions": each})
         out = pd.concat([out, ext], ignore_index=True)
-    return Zones(out)
+    return Zones(out, _origins(out, nodes, core_idx, origins_per_zone))
+
+
+def _origins(table: pd.DataFrame, nodes: np.ndarray, core_idx: np.ndarray, k: int
+             ) -> np.ndarray:
+    """The ``k`` core nodes nearest to each internal zone's centre (connector first);
+    gateways start only from their own node."""
+    k = max(1, min(int(k), core_idx.size))
+    out = np.repeat(table["node"].to_numpy(np.int64)[:, None], k, axis=1)
+    inner = np.flatnonzero((table["kind"] == "internal").to_numpy())
+    if inner.size and k > 1:
+        d = np.hypot(nodes[core_idx, 0][None] - table["x"].to_numpy()[inner, None],
+                     nodes[core_idx, 1][None] - table["y"].to_numpy()[inner, None])
+        own = table["node"].to_numpy(np.int64)[inner]
+        d[core_idx[None, :] == own[:, None]] = np.inf          # the connector comes first
+        out[inner, 1:] = core_idx[np.argsort(d, axis=1)[:, :k - 1]]
+    return out
 
 
 def free_flow_times(net, nodes: np.ndarray) -> np.ndarray:

@@ -135,12 +135,17 @@ def _fit_group(adapter, frames) -> xr.Dataset:
 
 def _trips_group(adapter) -> xr.Dataset:
     trips = adapter.engine.trips
-    zone_of = pd.Series(adapter.zones.table["zone"].to_numpy(),
-                        index=adapter.zones.table["node"].to_numpy())
+    z = adapter.zones
+    starts = z.origin_nodes
+    start_of = pd.Series(np.repeat(z.table["zone"].to_numpy(), starts.shape[1]),
+                         index=starts.ravel())
+    start_of = start_of[~start_of.index.duplicated()]
+    zone_of = pd.Series(z.table["zone"].to_numpy(), index=z.nodes)
     shift = adapter.settings.warmup_s
     stats = {k: float(v) for k, v in adapter.engine.travel_time_stats().items()}
     return xr.Dataset(
-        {"origin": ("trip", zone_of.reindex(trips["origin"]).to_numpy(str).astype(object)),
+        {"origin": ("trip", start_of.reindex(trips["origin"]).to_numpy(str).astype(object)),
+         "origin_node": ("trip", trips["origin"].to_numpy(np.int64)),
          "destination": ("trip", zone_of.reindex(trips["destination"]).to_numpy(str)
                          .astype(object)),
          "depart_s": ("trip", trips["depart_s"].to_numpy(float) - shift, {"units": "s"}),
