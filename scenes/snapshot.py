@@ -39,6 +39,7 @@ _LOOK = {
     "water": dict(ambient=0.3, diffuse=0.6, specular=0.6, specular_power=30, opacity=0.92),
     "sensors": dict(smooth_shading=True, ambient=0.4, diffuse=0.7, specular=0.3),
     "bim": dict(ambient=0.3, diffuse=0.75),
+    "venue": dict(ambient=0.4, diffuse=0.6, opacity=0.3),
 }
 _BACKGROUND = ("#dfe9f3", "#7f9cc0")  # top and bottom of the sky gradient
 _NIGHT = ("#2a3a4f", "#0d141d")       # the dark sky of run pictures, top and bottom
@@ -135,6 +136,8 @@ def render_run(city, run, path: str | os.PathLike, *, frame="max", window_size=(
     index = frame_index(run, frame)
     scene = city_scene(city, terrain_step=terrain_step)
     layers = run_layers(run, city, scene.origin, index, terrain_step=terrain_step)
+    if "crowd" in [layer.name for layer in layers]:
+        scene = _venue_see_through(scene, city, run["crowd"].attrs.get("venue"))
     rgb = _screenshot(scene, window_size, view, layers=layers, sky=_NIGHT, zoom=1.2,
                       focus=_focus(scene, layers))
     from scenes.overlay import draw_panels
@@ -172,6 +175,23 @@ def _screenshot(scene: Scene, window_size, view: str, *, layers: Sequence[RunLay
     finally:
         plotter.close()
     return np.asarray(rgb)[..., :3].astype(np.uint8)
+
+
+def _venue_see_through(scene: Scene, city, venue) -> Scene:
+    """The scene with the crowd's venue building in a block of its own (drawn
+    see-through, so the crowd in the stands shows)."""
+    block = scene.blocks.get("buildings")
+    ids = city.buildings["id"].astype(str).to_numpy() if len(city.buildings) else []
+    if venue is None or block is None or str(venue) not in ids or \
+            "building_index" not in block.cell_data:
+        return scene
+    row = int(np.flatnonzero(ids == str(venue))[0])
+    mine = np.asarray(block.cell_data["building_index"]) == row
+    blocks = dict(scene.blocks)
+    for name, cells in (("buildings", ~mine), ("venue", mine)):
+        part = block.extract_cells(np.flatnonzero(cells))
+        blocks[name] = part.extract_surface(algorithm="dataset_surface")
+    return Scene(scene.origin, scene.crs, blocks)
 
 
 def _focus(scene: Scene, layers: Sequence[RunLayer], *, least: float = 600.0):

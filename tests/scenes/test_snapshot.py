@@ -193,3 +193,15 @@ def test_twin_export_3dtiles_with_a_run_adds_the_flood(bowl_run, tmp_path, capsy
     assert (tmp_path / "t" / "flood" / "tiles" / "0-0-0.glb").stat().st_size > 1000
     assert main(["export", city.source, "--format", "3dtiles", "-o", str(tmp_path / "u")]) == 0
     assert not (tmp_path / "u" / "flood").exists()
+
+
+def test_the_crowds_venue_is_drawn_apart_to_be_see_through(city):
+    from scenes.snapshot import _LOOK, _venue_see_through
+    scene = city_scene(city, layers=("terrain", "buildings"))
+    split = _venue_see_through(scene, city, "court")
+    court = np.asarray(scene.blocks["buildings"].cell_data["building_index"]) == 0
+    assert split.blocks["venue"].n_cells == court.sum() > 0
+    assert split.blocks["buildings"].n_cells == (~court).sum()
+    assert set(split.blocks["venue"].cell_data["building_index"]) == {0}
+    assert _LOOK["venue"]["opacity"] < 0.5
+    assert _venue_see_through(scene, city, "nowhere") is scene      # an unknown venue: as is
