@@ -163,8 +163,9 @@ def _step(tmp: Path, scenario: Scenario, engines: list[Adapter], progress, on_fr
     with tqdm(total=scenario.n_frames, disable=not progress, unit="frame",
               desc=scenario.name[:40], file=sys.stderr) as bar:
         for until, output in zip(stops, is_output):
-            for a in engines:
-                a.exchange(by_name)
+            if scenario.coupled:
+                for a in engines:
+                    a.exchange(by_name)
             for a in engines:
                 a.advance(float(until))
             if not output:

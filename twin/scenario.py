@@ -40,7 +40,8 @@ from geodata.errors import DataError
 
 __all__ = ["Scenario", "Checker", "load_scenario", "parse_scenario", "parse_duration"]
 
-_TOP = {"name", "city", "start", "duration", "output_every", "exchange_every", "description"}
+_TOP = {"name", "city", "start", "duration", "output_every", "exchange_every", "coupled",
+        "description"}
 _MAX_DURATION_S = 366 * 86400.0
 
 
@@ -57,6 +58,9 @@ class Scenario:
         Start time, time-zone aware.
     duration_s, output_every_s, exchange_every_s : float
         Simulated time, frame interval and coupling interval (s).
+    coupled : bool
+        Whether the engines exchange (``coupled = false`` runs them side by
+        side on the same clock, to see what the coupling changes).
     engines : dict
         Engine name -> its settings (parsed by its adapter), in exchange order.
         Each is also an attribute: ``scenario.flood``.
@@ -83,6 +87,7 @@ class Scenario:
     text: str
     source: Path | None = None
     exchange_every_s: float | None = None
+    coupled: bool = True
 
     def __getattr__(self, name: str) -> Any:
         engines = self.__dict__.get("engines") or {}
@@ -186,7 +191,7 @@ def parse_scenario(text: str, *, source: str | os.PathLike | None = None) -> Sce
                         f"add at least one engine table: {', '.join(f'[{n}]' for n in known)}")
     scenario = Scenario(
         name=name, city=city, start=start, duration_s=duration, output_every_s=every,
-        exchange_every_s=exchange,
+        exchange_every_s=exchange, coupled=ctx.flag(raw, "coupled", "", True),
         engines={n: cls.parse(raw, ctx) for n, cls in known.items() if n in present},
         text=text, source=source)
     return scenario
@@ -283,7 +288,8 @@ class Checker:
         """A true/false value."""
         v = table.get(key, default)
         if not isinstance(v, bool):
-            raise self.error(f"{where}.{key}", f"must be true or false, got {v!r}",
+            raise self.error(f"{where}.{key}" if where else key,
+                             f"must be true or false, got {v!r}",
                              f"write {key} = true or {key} = false")
         return v
 
@@ -375,7 +381,7 @@ def _start(raw: dict, ctx: Checker) -> pd.Timestamp:
 def _apply_change(raw: dict, key: str, value: Any, source: Path | None) -> str:
     """Apply one what-if change to the raw TOML table; return its label."""
     from twin.engines import adapters
-    if key in ("duration", "output_every", "name"):
+    if key in ("duration", "output_every", "name", "coupled"):
         raw[key] = value
         return f"{key} {value}"
     for cls in adapters().values():

@@ -57,6 +57,21 @@ def test_a_flooded_exit_closes_and_people_use_the_others(tmp_path):
     assert int(out.sum()) == run["crowd"].attrs["attendance"]       # everyone out elsewhere
 
 
+def test_without_coupling_the_flood_does_not_reach_the_crowd(tmp_path):
+    city = venue_city(tmp_path, river_level=11.0)
+    z = city.terrain.data
+    z[:] = 10.0 + 0.05 * (59 - np.arange(60))[None, :]
+    z[:, -5:] = 8.0
+    crowd = CROWD.replace('area = "venue"\nradius_m = 60.0',
+                          f"area = {{ x = {X0 + 50}, y = {Y0 - 60} }}\nradius_m = 50.0")
+    extra = 'coupled = false\n[flood]\ncell_size = 2.0\n[forcing.river]\nlevel_m = 11.0\n'
+    s = parse_scenario(scenario_text(tmp_path, crowd, extra=extra), source=tmp_path / "s.toml")
+    run = twin.run_scenario(s, out=tmp_path / "side.zarr", city=city)
+    assert not s.coupled and run.flood["depth"].isel(time=-1).max() > 1.0
+    assert (run.events["kind"] != "exit_blocked").all()
+    assert int(run["crowd"]["exited"].isel(time=-1).sel(exit="edge_east")) > 0
+
+
 @pytest.mark.parametrize("crowd, message", [
     ('attendance = -5', "crowd.attendance"),
     ('exits = ["doors"]', "crowd.exits"),
