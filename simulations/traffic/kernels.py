@@ -39,8 +39,6 @@ from .routing import choose_turn
 
 __all__ = ["curve_at", "advance_steps", "packet_total"]
 
-TINY = 1e-9
-"""A packet left with fewer vehicles than this is moved whole (keeps the pool small)."""
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -320,8 +318,13 @@ def _node_split(n_in, n_out, sij, cap_i, rt, alpha, active, done, s_tot):
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _move(n, i_q, s_i, alpha, d_out, t, queues, pool, groups, route, inflow, cohort_s, t_mid):
-    """Move the share ``alpha`` of the head segment of queue ``i_q``; return vehicles moved."""
+def _move(n, i_q, s_i, alpha, d_out, t, queues, pool, groups, route, inflow, cohort_s, t_mid,
+          min_packet):
+    """Move the share ``alpha`` of the head segment of queue ``i_q``; return vehicles moved.
+
+    A packet that would keep fewer than ``min_packet`` vehicles moves whole
+    (a congested approach would otherwise leave ever smaller remainders).
+    """
     head, tail, qcount, coh_head, coh_t = queues
     pg, pc, pnext, free, nfree, pturn = pool
     g_dest, g_dem, g_dep, g_arr, g_arr_t, g_uns = groups
@@ -335,7 +338,7 @@ def _move(n, i_q, s_i, alpha, d_out, t, queues, pool, groups, route, inflow, coh
         a = min(pc[p], rem)
         rem -= a
         m = alpha * a
-        if pc[p] - m <= TINY:
+        if pc[p] - m <= min_packet:
             m = pc[p]
         if m <= 0.0:
             prev = p
@@ -365,7 +368,7 @@ def _move(n, i_q, s_i, alpha, d_out, t, queues, pool, groups, route, inflow, coh
 
 @numba.njit(cache=True, error_model="numpy")
 def _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, route, inflow, outflow,
-           cohort_s, scratch):
+           cohort_s, min_packet, scratch):
     """Apply the node model at every node for one step (serial: the packet pool is shared)."""
     in_ptr, in_links, out_ptr, out_links = net
     head, qcount = queues[0], queues[2]
@@ -403,7 +406,7 @@ def _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, route, inf
         for i in range(n_in):
             if alpha[i] > 0.0:
                 moved = _move(n, q_in[i], s_in[i], alpha[i], d_out, t, queues, pool, groups,
-                              route, inflow, cohort_s, t_mid)
+                              route, inflow, cohort_s, t_mid, min_packet)
                 if q_in[i] < n_links:
                     outflow[q_in[i]] += moved
 
@@ -423,8 +426,8 @@ def _scratch(net):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def advance_steps(clock, until, dt, margin, cohort_s, links, ring, curves, pool, queues,
-                  groups, dem, net, route, acc):
+def advance_steps(clock, until, dt, margin, cohort_s, min_packet, links, ring, curves, pool,
+                  queues, groups, dem, net, route, acc):
     """Step the network from ``clock[0]`` to ``until`` (or until the packet pool runs low).
 
     ``clock`` = [t, k, k_reg, t_reg, steps, min_h] is updated in place.
@@ -454,7 +457,7 @@ def advance_steps(clock, until, dt, margin, cohort_s, links, ring, curves, pool,
         inflow[:] = 0.0
         outflow[:] = 0.0
         _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, route, inflow,
-               outflow, cohort_s, scratch)
+               outflow, cohort_s, min_packet, scratch)
         k += 1
         for l in range(n_links):
             nup[l] += inflow[l]

@@ -278,7 +278,8 @@ class TrafficModel(Engine):
             route = (self.frac, self.sent, self.demand.dest_nodes, self.net.out_ptr,
                      self.net.out_links, self.net.downstream, self.net.n_links)
             status = kernels.advance_steps(
-                self._clock, stop, self.dt_s, margin, self.cohort_s, self._links, self._ring,
+                self._clock, stop, self.dt_s, margin, self.cohort_s,
+                0.01 * self.demand.quantum_veh, self._links, self._ring,
                 self._curves, self._pool, self._queues, self.demand.kernel_groups(),
                 self.demand.kernel_rows(), self._net, route, self._acc)
             if status == 1:

@@ -96,9 +96,10 @@ def test_bottleneck_queue_is_on_the_congested_branch_and_delay_is_deterministic_
     m.advance(2460.0)
     s = m.state()
     k_queue = 2 * KJ - Q1 / W
-    assert float(s.flow[0]) == pytest.approx(Q1, rel=1e-6)
-    assert float(s.density[0]) == pytest.approx(k_queue, rel=1e-6)
-    assert float(s.speed[0]) == pytest.approx(Q1 / k_queue, rel=1e-6)
+    # 1e-4: packets under 1 % of a quantum (here 1e-4 veh) move whole at the bottleneck
+    assert float(s.flow[0]) == pytest.approx(Q1, rel=1e-4)
+    assert float(s.density[0]) == pytest.approx(k_queue, rel=1e-4)
+    assert float(s.speed[0]) == pytest.approx(Q1 / k_queue, rel=1e-4)
     m.advance(8000.0)
     b = m.balance()
     assert b["arrived"] == pytest.approx(demand * horizon, rel=1e-12)
