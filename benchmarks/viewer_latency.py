@@ -181,7 +181,7 @@ def main() -> None:
               f"+ {f.get('map_bytes', 0) / 1e3:.1f} kB map columns")
     if args.browser:
         for k, v in browser_times(args.target, args.repeat).items():
-            print(f"{k}: {v:.2f} s")
+            print(f"{k}: {v:.2f}" + (" s" if k.endswith("_s") else ""))
 
 
 if __name__ == "__main__":
