@@ -142,7 +142,9 @@ def render_run(city, run, path: str | os.PathLike, *, frame="max", window_size=(
                       focus=_focus(scene, layers))
     from scenes.overlay import draw_panels
     name = run.name or Path(run.path).stem
-    rgb, boxes = draw_panels(rgb, title=name, subtitle=frame_label(run, index),
+    status = getattr(run, "status", "complete")
+    subtitle = frame_label(run, index) + ("" if status == "complete" else f" · {status} run")
+    rgb, boxes = draw_panels(rgb, title=name, subtitle=subtitle,
                              legends=[(layer.name, layer.legend) for layer in layers])
     out = _write(rgb, Path(path))
     return Picture(out, index, None if index is None else run.times[index],
@@ -195,12 +197,14 @@ def _venue_see_through(scene: Scene, city, venue) -> Scene:
 
 
 def _focus(scene: Scene, layers: Sequence[RunLayer], *, least: float = 600.0):
-    """Bounds to frame for a crowd-only picture (a venue's surroundings): the
-    crowd's box grown by half, at least ``least`` metres across; None (the
-    whole city) when other layers are drawn or the crowd covers the city."""
-    if [layer.name for layer in layers] != ["crowd"]:
+    """Bounds to frame when a crowd is drawn (a venue's surroundings, with the
+    other layers there): the crowd's box grown by half, at least ``least``
+    metres across; None (the whole city) without a crowd or when the crowd
+    covers half the city."""
+    crowd = [layer for layer in layers if layer.name == "crowd"]
+    if not crowd:
         return None
-    lo, hi = np.array(layers[0].mesh.bounds[0::2]), np.array(layers[0].mesh.bounds[1::2])
+    lo, hi = np.array(crowd[0].mesh.bounds[0::2]), np.array(crowd[0].mesh.bounds[1::2])
     full = np.array(scene_bounds(scene))
     size = hi[:2] - lo[:2]
     if (size > 0.5 * (full[1::2][:2] - full[0::2][:2])).any():
