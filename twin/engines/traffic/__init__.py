@@ -218,14 +218,25 @@ class TrafficAdapter(Adapter):
         return _outcome.link_table(self.net, self._model.length_eff)
 
     def frame(self) -> xr.Dataset:
+        first = self._model.time_s <= self.settings.warmup_s
         st = self._model.state()
         b = self._model.balance()
+        if first:                      # no interval yet: the diagram's speed at the density
+            st["speed"] = ("link", self._diagram_speed(st["density"].to_numpy()))
         ds = st[list(_LINK_VARS)].astype("float32")
         ds["capacity_factor"] = ("link", self._cap.astype("float32"))
         ds["speed_factor"] = ("link", self._speed.astype("float32"))
         for key in ("waiting", "arrived", "demanded", "unserved"):
             ds[key] = ((), b[key], {"units": "veh"})
         return ds
+
+    def _diagram_speed(self, density: np.ndarray) -> np.ndarray:
+        """Speed (m/s) on the links' triangular diagram at ``density`` (veh/m)."""
+        net = self.net.road
+        u = net.free_speed_ms * np.maximum(self._speed, self._model.min_speed_factor)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cong = net.backward_wave_ms * (net.jam_vpm - density) / density
+        return np.where(density > 0, np.clip(cong, 0.0, u), u)
 
     def result(self) -> xr.Dataset:
         return self._model.result().drop_vars("mean_travel_time")

@@ -13,7 +13,7 @@ A closed road reopens as soon as the water falls below the closure depth.
 Examples
 --------
 >>> [round(float(f), 3) for f in pregnolato_factor([0.0, 0.1, 0.2])]
-[1.0, 0.468, 0.143]
+[1.0, 0.468, 0.142]
 """
 from __future__ import annotations
 

@@ -69,7 +69,7 @@ def kpis(frames: xr.Dataset, threshold: float) -> pd.DataFrame:
     L = frames["model_length_m"].values
     u = frames["free_speed"].values
     veh_mean = (dens * L).sum(axis=1)                       # mean vehicles over the frame
-    vkm = (flow * L).sum(axis=1)                            # veh*m/s
+    vkm = (dens * L * frames["speed"].values).sum(axis=1)   # veh*m/s (= flow*L but at frame 0)
     free_veh = (flow * L / u).sum(axis=1)                   # vehicles needed at free speed
     waiting = frames["waiting"].values.astype(float)
     dt = np.diff(t, prepend=t[0])
