@@ -2,7 +2,8 @@
 
 Build the meshes of a :class:`twin.City` once with :func:`city_scene`, then
 write them as GLB (:func:`write_glb`), a VTK multiblock (:func:`write_vtm`)
-or a picture (:func:`render_png`); :func:`write_cityjson` writes the city
+or a picture (:func:`render_png`; :func:`render_run` draws a run's layers
+with legends and its clock); :func:`write_cityjson` writes the city
 itself as CityJSON 2.0 and :func:`write_tileset` as 3D Tiles 1.1. Every
 export format is an entry of the writer registry: :func:`write_scene`
 (``city, path, fmt``) and :func:`formats`. :func:`water_surface` and
@@ -32,7 +33,7 @@ if not os.environ.get("DISPLAY"):
 __all__ = ["Scene", "city_scene", "scene_bounds", "terrain_mesh", "buildings_mesh",
            "roads_mesh", "water_mesh", "sensors_mesh", "bim_mesh", "write_glb", "write_vtm",
            "read_vtm", "write_cityjson", "render_png", "colors_for", "write_scene", "formats",
-           "write_tileset", "water_surface", "draped_surface"]
+           "write_tileset", "water_surface", "draped_surface", "render_run"]
 
 _WHERE = {"Scene": "scenes.meshes", "city_scene": "scenes.meshes",
           "scene_bounds": "scenes.meshes", "terrain_mesh": "scenes.meshes",
@@ -43,7 +44,7 @@ _WHERE = {"Scene": "scenes.meshes", "city_scene": "scenes.meshes",
           "render_png": "scenes.snapshot", "colors_for": "scenes.style",
           "write_scene": "scenes.writers", "formats": "scenes.writers",
           "write_tileset": "scenes.tiles3d", "water_surface": "scenes.water",
-          "draped_surface": "scenes.water"}
+          "draped_surface": "scenes.water", "render_run": "scenes.snapshot"}
 
 
 def __getattr__(name: str):
