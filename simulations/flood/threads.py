@@ -3,10 +3,10 @@
 Two things keep a loaded machine from costing more than one thread does:
 
 - OpenMP threads that wait between the parallel loops of a step sleep
-  instead of spinning (``OMP_WAIT_POLICY=PASSIVE``, set here if the
-  environment does not set it, before numba starts its thread pool): with a
-  spinning team, 2 threads on a machine whose other core is busy ran the
-  engine five times slower than 1 thread did.
+  instead of spinning (``OMP_WAIT_POLICY=PASSIVE``, set by :mod:`simulations`
+  before numba starts its thread pool): with a spinning team, 2 threads on a
+  machine whose other core is busy ran the engine five times slower than 1
+  thread did.
 - :func:`threads_for` falls back to 1 thread when the load average shows no
   free core for a second one (the engine's own threads of its last call are
   not counted).
@@ -22,8 +22,6 @@ from __future__ import annotations
 import os
 
 __all__ = ["threads_for"]
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _last = {"threads": 0}
 
