@@ -8,8 +8,8 @@
   origins), ``links_congested`` (mean speed below ``congestion_threshold`` of
   the free speed with at least one vehicle), ``links_closed``,
   ``trips_arrived`` (since the start).
-- :func:`outcome`: KPIs, events (congested roads, closed roads with vehicles
-  held, counters far from the model) and the groups ``traffic_fit`` (counts
+- :func:`outcome`: KPIs, events (a road congested for :data:`CONGESTED_FRAMES`
+  frames in a row, closed roads with vehicles held, counters far from the model) and the groups ``traffic_fit`` (counts
   against the model per counter, GEH), ``traffic_trips`` and ``traffic_zones``.
 
 Examples
@@ -27,6 +27,9 @@ from twin.engines import Outcome
 from twin.engines.traffic.calibration import geh
 
 __all__ = ["link_table", "kpis", "counter_series", "outcome", "summary_lines"]
+
+CONGESTED_FRAMES = 3
+"""A road raises a congestion event when it stays congested for this many frames."""
 
 GEH_EVENT = 10.0
 """A counter whose model flow is farther than this GEH from its reading raises an event."""
@@ -164,10 +167,15 @@ def _zones_group(adapter) -> xr.Dataset:
                       coords={"zone": z["zone"].to_numpy(str).astype(object)})
 
 
-def _episodes(flag: np.ndarray) -> np.ndarray:
-    """(frame, item) where a flag turns on (per item, after being off or at frame 0)."""
+def _episodes(flag: np.ndarray, frames: int = 1) -> np.ndarray:
+    """(frame, item) where a flag turns on (after being off, or at frame 0) and stays on
+    for at least ``frames`` frames."""
+    held = flag.copy()
+    for k in range(1, frames):
+        held[:-k] &= flag[k:]
+        held[-k:] = False
     prev = np.vstack([np.zeros((1, flag.shape[1]), bool), flag[:-1]])
-    return np.argwhere(flag & ~prev)
+    return np.argwhere(held & ~prev)
 
 
 def _events(adapter, frames, fit: xr.Dataset) -> pd.DataFrame:
@@ -187,7 +195,7 @@ def _events(adapter, frames, fit: xr.Dataset) -> pd.DataFrame:
     first = {r: i for i, r in reversed(list(enumerate(roads)))}
     cong = _congested(frames, s.congestion_threshold)
     speed = frames["speed"].values
-    for f, r in _episodes(by_road(cong)):
+    for f, r in _episodes(by_road(cong), CONGESTED_FRAMES):
         rid = road_ids[r]
         sel = (road_of == r) & cong[f]
         k = np.flatnonzero(sel)[np.argmin(speed[f, sel])]
