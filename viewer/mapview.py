@@ -277,17 +277,21 @@ class MapView:
         self.show("buildings" if index is not None else None, index)
 
     def set_frame(self, i: int) -> None:
-        """Show frame ``i``: road states, sensor statuses, the engine grid's image."""
+        """Show frame ``i``: road states (colour, closed, a line layer's widths), sensor
+        statuses, the engine grid's image."""
         self.frame = int(i)
         vm = self.model
         if vm.run is None:
             return
         if self.road_source is not None:
             closed = vm.roads_closed(i)
-            colors = [palette.hex_color(c) for c in vm.road_colors(i)]
-            colors = np.where(closed, palette.hex_color(palette.ROAD_CLOSED), colors).tolist()
+            colors = [palette.hex_color(c) for c in vm.road_colors(i)]   # layers colour them
             state = np.where(closed, "closed", "open").tolist()
-            _patch(self.road_source, color=colors, state=state)
+            widths = next((w for layer in vm.layers.values()
+                           if (w := layer.road_widths(i)) is not None), None)
+            widths = [2.0] * len(closed) if widths is None else \
+                np.round(2.0 * np.asarray(widths, float), 1).tolist()
+            _patch(self.road_source, color=colors, state=state, width=widths)
         if self.sensor_source is not None:
             status = vm.sensor_status(i)
             hexes = {k: palette.hex_color(v) for k, v in palette.SENSOR_STATUS_COLORS.items()}

@@ -146,6 +146,9 @@ def test_a_toy_engine_layer_adds_its_kpis_colours_and_legend(tiny_city, tiny_run
         def road_colors(self, i, rgb):
             return np.zeros_like(rgb) + 7
 
+        def road_widths(self, i):
+            return np.full(len(self.model.city.roads), 1.0 + i)
+
         def legends(self, mode):
             return [Legend("Toys", key="toys", classes=(("toy", (7, 7, 7)),))]
 
@@ -156,6 +159,11 @@ def test_a_toy_engine_layer_adds_its_kpis_colours_and_legend(tiny_city, tiny_run
     assert vm.building_colors(2, "toys").tolist() == [[2, 2, 2]] * 2
     assert vm.road_colors(2)[0].tolist() == [7, 7, 7]           # after flood's closed red
     assert "toys" in [lg.key for lg in vm.legends("use")]
+    from viewer.mapview import MapView
+    mv = MapView(vm, on_pick=lambda kind, row: None)
+    mv.set_frame(2)                                             # a line layer's flow as width
+    assert mv.road_source.data["width"] == [6.0]
+    assert mv.road_source.data["color"] == [palette.hex_color((7, 7, 7))]
 
 
 def test_real_run_kpis_and_impacts(real_run):
