@@ -29,7 +29,7 @@ import importlib
 import pkgutil
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import pandas as pd
 import xarray as xr
@@ -72,6 +72,13 @@ class Adapter(abc.ABC):
         Top-level scenario tables the adapter parses (its own name first).
     title : str
         For people (``"Flood"``).
+    parse_table : callable
+        ``parse_table(raw, ctx) -> settings``: parses the adapter's tables of the
+        raw scenario, raising ``DataError`` through ``ctx``
+        (:class:`twin.scenario.Checker`).
+    what_if : callable or None
+        ``what_if(raw, key, value, source) -> label or None``: the adapter's
+        what-if shortcuts (see :meth:`twin.Scenario.with_changes`).
 
     Parameters
     ----------
@@ -83,6 +90,8 @@ class Adapter(abc.ABC):
     order: ClassVar[int] = 100
     tables: ClassVar[tuple[str, ...]] = ()
     title: ClassVar[str] = ""
+    parse_table: ClassVar[Callable]
+    what_if: ClassVar[Callable | None] = None
 
     def __init__(self, scenario, city) -> None:
         self.scenario = scenario
@@ -91,22 +100,22 @@ class Adapter(abc.ABC):
 
     # -- scenario --------------------------------------------------------------
     @classmethod
-    @abc.abstractmethod
     def parse(cls, raw: dict, ctx) -> Any:
         """Settings from the raw scenario (its :attr:`tables`); ``ctx`` is the
         scenario's checker (:class:`twin.scenario.Checker`) raising ``DataError``."""
+        return cls.parse_table(raw, ctx)
 
     @classmethod
     def apply_change(cls, raw: dict, key: str, value: Any, source) -> str | None:
         """Apply a what-if shortcut ``key`` to the raw scenario; return its
         label, or None when the key is not this engine's."""
-        return None
+        return None if cls.what_if is None else cls.what_if(raw, key, value, source)
 
     # -- running -------------------------------------------------------------------
     @property
-    @abc.abstractmethod
     def engine(self):
-        """The :class:`simulations.engine.Engine` being driven."""
+        """The :class:`simulations.engine.Engine` being driven (``self._model``)."""
+        return self._model
 
     def exchange(self, others: dict[str, "Adapter"]) -> None:
         """Pull inputs from the engines earlier in the exchange order (default: none)."""
@@ -156,6 +165,8 @@ def register(cls: type[Adapter]) -> type[Adapter]:
     """
     if not getattr(cls, "name", None):
         raise ValueError(f"adapter {cls.__name__} has no name")
+    if not callable(getattr(cls, "parse_table", None)) and "parse" not in vars(cls):
+        raise ValueError(f"adapter {cls.__name__} has no parse_table")
     _REGISTRY[cls.name] = cls
     return cls
 

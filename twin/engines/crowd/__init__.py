@@ -38,6 +38,8 @@ class CrowdAdapter(Adapter):
     order = 20
     tables = ("crowd",)
     title = "Crowd"
+    parse_table = staticmethod(parse_crowd)
+    what_if = staticmethod(apply_change)
 
     def __init__(self, scenario, city) -> None:
         from simulations.crowd import CrowdModel
@@ -51,18 +53,6 @@ class CrowdAdapter(Adapter):
         self.attendance = self._attendance()
         self._add_crowd()
         self._blocked_exits: list[tuple[float, str]] = []
-
-    @classmethod
-    def parse(cls, raw: dict, ctx) -> CrowdSettings:
-        return parse_crowd(raw, ctx)
-
-    @classmethod
-    def apply_change(cls, raw: dict, key: str, value, source) -> str | None:
-        return apply_change(raw, key, value, source)
-
-    @property
-    def engine(self):
-        return self._model
 
     def _attendance(self) -> int:
         s = self.settings

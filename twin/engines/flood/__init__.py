@@ -176,6 +176,8 @@ class FloodAdapter(Adapter):
     order = 0
     tables = ("flood", "forcing", "impacts")
     title = "Flood"
+    parse_table = staticmethod(parse_flood)
+    what_if = staticmethod(apply_change)
 
     def __init__(self, scenario, city) -> None:
         super().__init__(scenario, city)
@@ -188,18 +190,6 @@ class FloodAdapter(Adapter):
         self._breach_at = (self.forcing.breach_time_s
                            if self.forcing.breach is not None and self.forcing.breach_time_s > 0
                            else None)
-
-    @classmethod
-    def parse(cls, raw: dict, ctx) -> FloodSettings:
-        return parse_flood(raw, ctx)
-
-    @classmethod
-    def apply_change(cls, raw: dict, key: str, value, source) -> str | None:
-        return apply_change(raw, key, value, source)
-
-    @property
-    def engine(self):
-        return self._model
 
     def advance(self, until_s: float) -> None:
         """Advance, opening a levee breach at its time."""

@@ -55,6 +55,8 @@ class TrafficAdapter(Adapter):
     order = 10
     tables = ("traffic",)
     title = "Traffic"
+    parse_table = staticmethod(parse_traffic)
+    what_if = staticmethod(apply_change)
 
     def __init__(self, scenario, city) -> None:
         super().__init__(scenario, city)
@@ -115,18 +117,6 @@ class TrafficAdapter(Adapter):
             fitted_vph=np.einsum("ij,ijk->k", prior * self.fit_factor, self.incidence))
         self.calibrator = _cal.Calibrator(self.incidence, gain=s.calibration.gain,
                                           clip=s.calibration.clip)
-
-    @classmethod
-    def parse(cls, raw: dict, ctx) -> TrafficSettings:
-        return parse_traffic(raw, ctx)
-
-    @classmethod
-    def apply_change(cls, raw: dict, key: str, value, source) -> str | None:
-        return apply_change(raw, key, value, source)
-
-    @property
-    def engine(self):
-        return self._model
 
     # -- running --------------------------------------------------------------------
     def _entered(self) -> np.ndarray:
