@@ -24,44 +24,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from simulations import heap
+
 __all__ = ["travel_time", "descent"]
-
-
-@njit(cache=True, inline="always")
-def _push(hk, hv, n, key, val):
-    i = n
-    hk[i] = key
-    hv[i] = val
-    while i > 0:
-        p = (i - 1) >> 1
-        if hk[p] <= hk[i]:
-            break
-        hk[p], hk[i] = hk[i], hk[p]
-        hv[p], hv[i] = hv[i], hv[p]
-        i = p
-    return n + 1
-
-
-@njit(cache=True, inline="always")
-def _pop(hk, hv, n):
-    key, val = hk[0], hv[0]
-    n -= 1
-    hk[0] = hk[n]
-    hv[0] = hv[n]
-    i = 0
-    while True:
-        lft = 2 * i + 1
-        if lft >= n:
-            break
-        c = lft
-        if lft + 1 < n and hk[lft + 1] < hk[lft]:
-            c = lft + 1
-        if hk[i] <= hk[c]:
-            break
-        hk[c], hk[i] = hk[i], hk[c]
-        hv[c], hv[i] = hv[i], hv[c]
-        i = c
-    return key, val, n
 
 
 @njit(cache=True, inline="always")
@@ -103,9 +68,9 @@ def _march(cost, seed, h):
             if np.isfinite(seed[r, c]):
                 t[r, c] = seed[r, c]
                 fixed[r, c] = True
-                n = _push(hk, hv, n, seed[r, c], r * cols + c)
+                n = heap.push(hk, hv, n, seed[r, c], r * cols + c)
     while n > 0:
-        key, idx, n = _pop(hk, hv, n)
+        key, idx, n = heap.pop(hk, hv, n)
         r = idx // cols
         c = idx - r * cols
         if done[r, c] or key > t[r, c]:
@@ -128,7 +93,7 @@ def _march(cost, seed, h):
             tn = _solve(t, done, cost, rr, cc, h)
             if tn < t[rr, cc]:
                 t[rr, cc] = tn
-                n = _push(hk, hv, n, tn, rr * cols + cc)
+                n = heap.push(hk, hv, n, tn, rr * cols + cc)
     return t
 
 
