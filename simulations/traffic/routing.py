@@ -29,43 +29,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from simulations import heap
+
 __all__ = ["shortest_times", "update_shares", "link_times", "choose_turn"]
-
-
-@numba.njit(cache=True)
-def _heap_push(keys, vals, size, key, val):
-    i = size
-    keys[i] = key
-    vals[i] = val
-    while i > 0:
-        parent = (i - 1) // 2
-        if keys[parent] <= keys[i]:
-            break
-        keys[parent], keys[i] = keys[i], keys[parent]
-        vals[parent], vals[i] = vals[i], vals[parent]
-        i = parent
-    return size + 1
-
-
-@numba.njit(cache=True)
-def _heap_pop(keys, vals, size):
-    key, val = keys[0], vals[0]
-    size -= 1
-    keys[0] = keys[size]
-    vals[0] = vals[size]
-    i = 0
-    while True:
-        a = 2 * i + 1
-        if a >= size:
-            break
-        if a + 1 < size and keys[a + 1] < keys[a]:
-            a += 1
-        if keys[i] <= keys[a]:
-            break
-        keys[a], keys[i] = keys[i], keys[a]
-        vals[a], vals[i] = vals[i], vals[a]
-        i = a
-    return key, val, size
 
 
 PARALLEL_FROM = 64
@@ -91,9 +57,9 @@ def _times(cost, upstream, in_ptr, in_links, dest_nodes, n_nodes):
         vals = np.empty(cost.size + 1, np.int64)
         row = dist[d]
         row[dest_nodes[d]] = 0.0
-        size = _heap_push(keys, vals, 0, 0.0, dest_nodes[d])
+        size = heap.push(keys, vals, 0, 0.0, dest_nodes[d])
         while size > 0:
-            key, v, size = _heap_pop(keys, vals, size)
+            key, v, size = heap.pop(keys, vals, size)
             if key > row[v]:
                 continue
             for e in range(in_ptr[v], in_ptr[v + 1]):
@@ -105,7 +71,7 @@ def _times(cost, upstream, in_ptr, in_links, dest_nodes, n_nodes):
                 nd = key + c
                 if nd < row[u]:
                     row[u] = nd
-                    size = _heap_push(keys, vals, size, nd, u)
+                    size = heap.push(keys, vals, size, nd, u)
     return dist
 
 
