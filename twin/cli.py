@@ -159,6 +159,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--basic-auth", help="password, or a JSON file of user: password")
     c.add_argument("--runs", help="folder for what-if runs (default: beside the run, or "
                                   "runs/ beside the city)")
+    c.add_argument("--live", metavar="STORE", help="a sensor store written by `twin live`: "
+                                                   "show its sensors, alerts and nowcasts live")
     c.set_defaults(func=_serve)
 
     c = sub.add_parser("sample", help="regenerate the synthetic sample district")
@@ -300,7 +302,7 @@ def _nowcast(args) -> int:
 def _serve(args) -> int:
     from viewer.app import serve
     serve(args.target or str(SAMPLE_CITY), port=args.port, show=not args.no_browser,
-          basic_auth=args.basic_auth, runs=args.runs)
+          basic_auth=args.basic_auth, runs=args.runs, live=args.live)
     return 0
 
 

@@ -9,7 +9,9 @@ What each engine adds comes from its layer in :mod:`viewer.layers`.
 from __future__ import annotations
 
 import html
+import logging
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from viewer.doclock import locked
 from viewer.events import EventTable
 from viewer.kpis import KpiBoard
 from viewer.legend import LegendBox
+from viewer.live import LivePanel
 from viewer.mapview import MapView
 from viewer.playback import Playback
 from viewer.scene3d import Scene3D
@@ -29,7 +32,10 @@ from viewer.viewmodel import ViewModel
 from viewer.whatif import WhatIf
 from viewer.workspace import Workspace, open_workspace
 
-__all__ = ["build_app", "serve", "error_page", "OperationsScreen", "WEBSOCKET_MAX_MESSAGE_SIZE"]
+__all__ = ["build_app", "serve", "error_page", "port_free", "OperationsScreen",
+           "WEBSOCKET_MAX_MESSAGE_SIZE"]
+
+_LOG = logging.getLogger(__name__)
 
 WEBSOCKET_MAX_MESSAGE_SIZE = 512 * 1024 * 1024
 """Bytes: a city-scale scene arrives in one websocket message."""
@@ -58,11 +64,12 @@ _TABS_CSS = """
 """
 
 
-def build_app(target: str | os.PathLike, runs: str | os.PathLike | None = None
-              ) -> pn.viewable.Viewable:
+def build_app(target: str | os.PathLike, runs: str | os.PathLike | None = None,
+              live: str | os.PathLike | None = None) -> pn.viewable.Viewable:
     """The page of one browser session on ``target`` (city or run).
 
-    A target that cannot be read gives :func:`error_page` instead of a traceback.
+    A target that cannot be read (missing, not a run, a damaged or partly written
+    run) gives :func:`error_page` instead of a traceback; the server logs the detail.
 
     Parameters
     ----------
@@ -70,6 +77,8 @@ def build_app(target: str | os.PathLike, runs: str | os.PathLike | None = None
         City manifest / folder or run ``*.zarr``.
     runs : path-like, optional
         Folder of what-if runs (default: beside the run, or ``runs/`` beside the city).
+    live : path-like, optional
+        A sensor store (``twin live --store``): adds the live panel.
 
     Examples
     --------
@@ -79,19 +88,40 @@ def build_app(target: str | os.PathLike, runs: str | os.PathLike | None = None
     try:
         ws = open_workspace(target, runs)
     except (DataError, OSError, KeyError) as exc:
+        _LOG.warning("cannot open %s: %s", target, exc)
         return error_page(str(target), exc)
-    return OperationsScreen(ws).panel
+    try:
+        return OperationsScreen(ws, live=live).panel
+    except Exception as exc:    # a damaged run's data is read only now: say so, log the rest
+        run = getattr(ws.run, "path", None)
+        _LOG.exception("cannot show %s", run or target)
+        if run is None:
+            return error_page(str(target), exc)
+        return error_page(str(run), DataError(
+            f"the run's data cannot be read ({type(exc).__name__}: {exc}); it is damaged or "
+            "was not written to the end", file=run,
+            fix=f"run it again (`twin run SCENARIO -o {run}`), or delete it and open another"))
 
 
 def error_page(target: str, exc: BaseException) -> pn.viewable.Viewable:
-    """A clear page saying what could not be opened and what to do."""
+    """A clear page saying what could not be opened and what to do.
+
+    Examples
+    --------
+    >>> page = error_page("runs/x.zarr", DataError("is not a readable run", file="runs/x.zarr"))
+    >>> "Cannot open runs/x.zarr" in page[1].object
+    True
+    """
     text = html.escape(str(exc)).replace("\n", "<br>")
+    hint = ("A run that cannot be read is damaged or partly written: make it again with "
+            "<code>twin run SCENARIO -o RUN.zarr</code>." if str(target).endswith(".zarr") else
+            "Start the viewer on a city manifest or a run: <code>twin serve "
+            "data_samples/ezhou/city.toml</code>, or make the sample first with "
+            "<code>twin demo</code>.")
     return pn.Column(
         pn.pane.HTML('<div class="title">City twin – operations centre</div>'),
-        pn.pane.Alert(f"<b>Cannot open {html.escape(target)}</b><br>{text}<br><br>Start the "
-                      "viewer on a city manifest or a run: <code>twin serve "
-                      "data_samples/ezhou/city.toml</code>, or make the sample first with "
-                      "<code>twin demo</code>.", alert_type="danger", css_classes=["error-page"]),
+        pn.pane.Alert(f"<b>Cannot open {html.escape(str(target))}</b><br>{text}<br><br>{hint}",
+                      alert_type="danger", css_classes=["error-page"]),
         stylesheets=[_CSS], sizing_mode="stretch_width")
 
 
@@ -105,10 +135,15 @@ class OperationsScreen:
     Parameters
     ----------
     ws : viewer.workspace.Workspace
+    live : path-like, optional
+        A sensor store: adds the live tab (:class:`viewer.live.LivePanel`).
     """
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, live: str | os.PathLike | None = None) -> None:
         self.ws = ws
+        self.live = None if live is None else LivePanel(
+            live, ws.city.sensors.stations if ws.city.sensors is not None else None,
+            ws.city.timezone, on_run=self._nowcast_appeared)
         self.model = ViewModel(ws.city, ws.scene, ws.run)
         self.compare: tuple[ViewModel, Scene3D] | None = None
         self.selected: tuple[str, int] | None = None
@@ -174,12 +209,27 @@ class OperationsScreen:
         self._show_legends()
         self._show_frame(0)
         self.panel = self._layout()
+        if self.live is not None:
+            self.live.start()
+            doc = pn.state.curdoc
+            if doc is not None and doc.session_context is not None:
+                doc.on_session_destroyed(lambda ctx, live=self.live: live.stop())
 
     # -- frames ----------------------------------------------------------------
     def show_frame(self, i: int) -> None:
         """Move every panel to replay frame ``i`` (numbers first, the 3D scene last:
         the browser applies messages in order and the scene takes longest)."""
-        locked(self._show_frame, i)
+        try:
+            locked(self._show_frame, i)
+        except Exception as exc:     # an unreadable chunk: say so on the page, log the rest
+            path = getattr(self.model.run, "path", "the run")
+            _LOG.exception("frame %s of %s", i, path)
+            self.notice.object = (f'<div class="notice">Frame {int(i)} of {html.escape(str(path))} '
+                                  f"cannot be read ({html.escape(type(exc).__name__)}: "
+                                  f"{html.escape(str(exc))}): the run is damaged or partly "
+                                  "written; run it again with <code>twin run SCENARIO -o "
+                                  f"{html.escape(str(path))}</code>.</div>")
+            self.notice.visible = True
 
     def _show_frame(self, i: int) -> None:
         i = min(int(i), self.model.n_frames - 1)
@@ -217,7 +267,7 @@ class OperationsScreen:
         if kind == "sensors" and self.ws.city.sensors is not None:
             self.chart.select(str(self.ws.city.sensors.stations["id"].iloc[int(row)]))
         if show_info and kind is not None and hasattr(self, "tabs"):
-            self.tabs.active = 0
+            self.tabs.active = 1 if self.live is not None else 0
 
     def select_building(self, index: int | None) -> None:
         """Highlight building row ``index`` everywhere."""
@@ -273,6 +323,14 @@ class OperationsScreen:
         if value in runs:
             self.run_select.value = value
         self.whatif.set_runs(list(runs), _run_label(self.ws, self.model.run))
+
+    def _nowcast_appeared(self, path: Path) -> None:
+        """A nowcast run written beside the live store: offer it in every session."""
+        if self.ws.catalog is None:
+            self.ws.runs = {path.name: path, **self.ws.runs}
+            self._runs_changed(self.ws.runs)
+        elif Path(path).resolve() not in {Path(p).resolve() for p in self.ws.catalog.runs.values()}:
+            self.ws.catalog.add(Path(path))
 
     def _compare_with(self, label: str) -> None:
         try:
@@ -373,7 +431,9 @@ class OperationsScreen:
         def side(panel):
             panel.param.update(sizing_mode="fixed", width=SIDE_WIDTH - 30)
             return panel
-        self.tabs = pn.Tabs(("Map", side(self.map.panel)), ("Sensors", side(self.chart.panel)),
+        live = [("Live", side(self.live.panel))] if self.live is not None else []
+        self.tabs = pn.Tabs(*live, ("Map", side(self.map.panel)),
+                            ("Sensors", side(self.chart.panel)),
                             ("Events", side(self.events.panel)),
                             ("What-if", side(self.whatif.panel)),
                             width=SIDE_WIDTH, css_classes=["side-tabs"], dynamic=False,
@@ -394,8 +454,26 @@ def _run_label(ws: Workspace, run=None) -> str | None:
     return next((k for k, v in ws.runs.items() if Path(v).resolve() == path), None)
 
 
+def port_free(port: int, address: str = "127.0.0.1") -> bool:
+    """Whether a server can listen on ``address:port`` now.
+
+    Examples
+    --------
+    >>> with socket.socket() as s:
+    ...     s.bind(("127.0.0.1", 0)); s.listen(); port_free(s.getsockname()[1])
+    False
+    """
+    with socket.socket() as probe:
+        try:
+            probe.bind((address, int(port)))
+        except OSError:
+            return False
+    return True
+
+
 def serve(target: str, *, port: int = 5006, show: bool = True,
-          basic_auth: str | None = None, runs: str | os.PathLike | None = None) -> None:
+          basic_auth: str | None = None, runs: str | os.PathLike | None = None,
+          live: str | os.PathLike | None = None) -> None:
     """Serve the viewer on ``target`` (city or run) until interrupted.
 
     Parameters
@@ -411,11 +489,25 @@ def serve(target: str, *, port: int = 5006, show: bool = True,
     runs : path-like, optional
         Folder for what-if runs (default: beside the run shown, or ``runs/`` beside
         the city; never the working directory).
+    live : path-like, optional
+        A sensor store written by ``twin live``: the page shows its sensors, alerts and
+        nowcast runs as they arrive.
+
+    Raises
+    ------
+    DataError
+        The port is already in use (said before any URL is printed).
 
     Examples
     --------
     >>> serve("data_samples/ezhou/city.toml", port=5006, show=False)  # doctest: +SKIP
     """
+    if not port_free(port):
+        raise DataError(f"port {port} is already in use on 127.0.0.1", file=f"127.0.0.1:{port}",
+                        fix="choose another with `twin serve ... --port N`, or stop the "
+                            "program that listens there")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
     pn.extension("vtk", "tabulator", inline=True, theme="dark", notifications=True)
     pn.config.inline = True
     kw = {"basic_auth": basic_auth, "cookie_secret": os.urandom(16).hex()} if basic_auth else {}
@@ -423,8 +515,9 @@ def serve(target: str, *, port: int = 5006, show: bool = True,
         open_workspace(target, runs)
     except (DataError, OSError, KeyError) as exc:
         print(f"warning: {exc} (the page will say so)", file=sys.stderr, flush=True)
-    print(f"City twin viewer on http://localhost:{port}  ({target})", flush=True)
-    pn.serve({"/": lambda: build_app(target, runs)}, port=port, address="127.0.0.1", show=show,
+    print(f"City twin viewer on http://localhost:{port}  ({target})"
+          + (f"  live from {live}" if live else ""), flush=True)
+    pn.serve({"/": lambda: build_app(target, runs, live)}, port=port, address="127.0.0.1", show=show,
              title="City twin – operations centre", websocket_max_message_size=
              WEBSOCKET_MAX_MESSAGE_SIZE, allow_websocket_origin=[f"localhost:{port}",
                                                                   f"127.0.0.1:{port}"], **kw)
