@@ -23,7 +23,28 @@ from geodata.errors import DataError, describe_ids
 from geodata.memory import check_memory
 from geodata.vector import read_layer
 
-__all__ = ["SENSOR_KINDS", "SensorTable", "read_sensors", "write_sensors"]
+__all__ = ["SENSOR_KINDS", "SEVERITIES", "SensorTable", "sensor_level", "read_sensors",
+           "write_sensors"]
+
+SEVERITIES = ("ok", "warning", "alarm")
+"""Status of a reading by its level (:func:`sensor_level`)."""
+
+
+def sensor_level(value, warning, alarm) -> np.ndarray:
+    """The one threshold rule: 0 below ``warning``, 1 at or above it, 2 at or above ``alarm``.
+
+    NaN thresholds never trigger; NaN values are level 0 (callers say "no data").
+
+    Examples
+    --------
+    >>> sensor_level([1.0, 5.0, 9.0], 5.0, 8.0).tolist()
+    [0, 1, 2]
+    """
+    v = np.asarray(value, dtype=float)
+    with np.errstate(invalid="ignore"):
+        over_alarm = v >= np.asarray(alarm, dtype=float)
+        over_warning = v >= np.asarray(warning, dtype=float)
+    return np.where(over_alarm, 2, np.where(over_warning, 1, 0))
 
 #: Sensor kinds and the unit their readings are in. A weather station's
 #: reading is its rainfall intensity; a camera's is the people it counts.
@@ -146,9 +167,8 @@ class SensorTable:
             stale = (table["time"] < moment - pd.Timedelta(max_age)).to_numpy()
             table.loc[stale, "value"] = np.nan
         value = table["value"].to_numpy(dtype=float)
-        status = np.select([np.isnan(value), value >= table["alarm"].to_numpy(dtype=float),
-                            value >= table["warning"].to_numpy(dtype=float)],
-                           ["no data", "alarm", "warning"], "ok")
+        level = sensor_level(value, table["warning"], table["alarm"])
+        status = np.where(np.isnan(value), "no data", np.asarray(SEVERITIES)[level])
         table["status"] = status
         table.index.name = "id"
         return table[["kind", "unit", "time", "value", "status"]]

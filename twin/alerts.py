@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from geodata.sensors import sensor_level
+
 __all__ = ["EVENT_COLUMNS", "VITAL_USES", "sensor_events", "impact_events", "hazard_events",
            "sensors_in_alarm", "scenario_events"]
 
@@ -72,8 +74,7 @@ def sensor_events(sensors, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFra
     r = r[(r["time"] >= start) & (r["time"] <= end)].dropna(subset=["value"])
     r = r.merge(st[["id", "warning", "alarm"]], left_on="sensor_id", right_on="id")
     r = r.sort_values(["sensor_id", "time"])
-    v = r["value"].to_numpy(float)
-    level = (v >= r["warning"].to_numpy(float)).astype(int) + (v >= r["alarm"].to_numpy(float))
+    level = sensor_level(r["value"], r["warning"], r["alarm"])
     r = r.assign(level=level)
     before = r.groupby("sensor_id")["level"].shift(1, fill_value=0).to_numpy()
     hit = r[level > before]
@@ -221,7 +222,7 @@ def sensors_in_alarm(sensors, times: pd.DatetimeIndex) -> np.ndarray:
     r = sensors.readings.assign(sensor_id=sensors.readings["sensor_id"].astype(str),
                                 time=pd.to_datetime(sensors.readings["time"], utc=True))
     r = r[r["sensor_id"].isin(alarm.index[alarm.notna()])].dropna(subset=["value"])
-    r = r.assign(on=r["value"].to_numpy(float) >= alarm.reindex(r["sensor_id"]).to_numpy())
+    r = r.assign(on=sensor_level(r["value"], np.nan, alarm.reindex(r["sensor_id"])) == 2)
     counts = np.zeros(len(times), int)
     if len(r) == 0:
         return counts
