@@ -115,3 +115,21 @@ def test_missing_or_foreign_store_is_refused(tmp_path):
     xr.Dataset({"a": ("x", [1, 2])}).to_zarr(tmp_path / "other.zarr", consolidated=False)
     with pytest.raises(DataError, match="not a twin run"):
         open_run(tmp_path / "other.zarr")
+
+
+def test_a_run_written_before_the_engine_contract_opens_as_a_flood_run(run_path, tmp_path):
+    import shutil
+    import zarr
+    old = tmp_path / "old.zarr"
+    shutil.copytree(run_path, old)
+    root = zarr.open_group(old, mode="a")
+    attrs = dict(root.attrs)
+    for key in ("engines", "groups", "flood_attrs"):
+        attrs.pop(key, None)
+    root.attrs.clear()
+    root.attrs.update(attrs)
+    shutil.rmtree(old / "clock")
+    run = open_run(old)
+    assert run.engines == ("flood",) and run.groups == ("impacts",)
+    assert len(run.times) == 3 and run.impacts is not None
+    assert run.traffic is None and "Flooding" in run.summary()
