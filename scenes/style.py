@@ -11,7 +11,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-__all__ = ["BUILDING_USE_COLORS", "ROAD_CLASS_COLORS", "WATER_COLOR", "SENSOR_KIND_COLORS",
+__all__ = ["ramp", "BUILDING_USE_COLORS", "ROAD_CLASS_COLORS", "WATER_COLOR", "SENSOR_KIND_COLORS",
            "LANDUSE_CLASS_COLORS", "BIM_COLOR", "TERRAIN_STOPS", "colors_for", "codes_for",
            "terrain_colors"]
 
@@ -145,6 +145,33 @@ def colors_for(values: Iterable[object], table: Mapping[str, RGB]) -> np.ndarray
     return rgb[codes_for(values, table)]
 
 
+def ramp(values, stops) -> np.ndarray:
+    """Colours of values on a piecewise-linear ramp (the one colour-ramp rule).
+
+    Parameters
+    ----------
+    values : array_like
+        Values in the units of the stops; NaN gets the first colour.
+    stops : sequence of (value, RGB)
+        Increasing values and their colours; values beyond the ends are clamped.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8, shape ``(n, 3)``.
+
+    Examples
+    --------
+    >>> ramp([0.0, 0.075, 9.0], ((0.0, (0, 0, 0)), (0.15, (200, 100, 0)))).tolist()
+    [[0, 0, 0], [100, 50, 0], [200, 100, 0]]
+    """
+    v = np.nan_to_num(np.asarray(values, dtype=float).ravel(), nan=stops[0][0])
+    at = np.array([s for s, _ in stops])
+    cols = np.array([c for _, c in stops], dtype=float)
+    out = np.column_stack([np.interp(v, at, cols[:, k]) for k in range(3)])
+    return np.rint(out).astype(np.uint8)
+
+
 def terrain_colors(elevation: np.ndarray, *, low: float | None = None,
                    high: float | None = None) -> np.ndarray:
     """Hypsometric colours of elevations, from green lowlands to pale summits.
@@ -172,7 +199,4 @@ def terrain_colors(elevation: np.ndarray, *, low: float | None = None,
     lo = low if low is not None else (float(finite.min()) if finite.size else 0.0)
     hi = high if high is not None else (float(finite.max()) if finite.size else lo + 1.0)
     t = np.clip((np.nan_to_num(z, nan=lo) - lo) / max(hi - lo, 1e-9), 0.0, 1.0)
-    stops = np.array([s for s, _ in TERRAIN_STOPS])
-    cols = np.array([c for _, c in TERRAIN_STOPS], dtype=float)
-    out = np.column_stack([np.interp(t, stops, cols[:, k]) for k in range(3)])
-    return np.rint(out).astype(np.uint8)
+    return ramp(t, TERRAIN_STOPS)

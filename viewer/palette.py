@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from scenes.style import ramp
+
 __all__ = ["HEIGHT_STOPS", "DEPTH_BREAKS", "DEPTH_COLORS", "IMPACT_COLORS", "ROAD_CLOSED",
            "HIGHLIGHT", "SENSOR_STATUS_COLORS", "BACKGROUND", "ramp", "classify", "hex_color",
            "class_labels", "contrast"]
@@ -55,33 +57,6 @@ SENSOR_STATUS_COLORS: dict[str, RGB] = {
     "no data": (150, 150, 150)}
 """Sensor status -> colour of its glyph: blue ok, amber warning, red-pink alarm
 (not green and red, which many cannot tell apart)."""
-
-
-def ramp(values: np.ndarray, stops: tuple[tuple[float, RGB], ...]) -> np.ndarray:
-    """Colours of values on a piecewise-linear ramp.
-
-    Parameters
-    ----------
-    values : array_like
-        Values in the units of the stops; NaN gets the first colour.
-    stops : sequence of (value, RGB)
-        Increasing values and their colours; values beyond the ends are clamped.
-
-    Returns
-    -------
-    numpy.ndarray
-        uint8, shape ``(n, 3)``.
-
-    Examples
-    --------
-    >>> ramp([0.0, 0.075, 9.0], ((0.0, (0, 0, 0)), (0.15, (200, 100, 0)))).tolist()
-    [[0, 0, 0], [100, 50, 0], [200, 100, 0]]
-    """
-    v = np.nan_to_num(np.asarray(values, dtype=float).ravel(), nan=stops[0][0])
-    at = np.array([s for s, _ in stops])
-    cols = np.array([c for _, c in stops], dtype=float)
-    out = np.column_stack([np.interp(v, at, cols[:, k]) for k in range(3)])
-    return np.rint(out).astype(np.uint8)
 
 
 def classify(values: np.ndarray, breaks: tuple[float, ...],
