@@ -39,6 +39,7 @@ _CSS = """
 .live-table { border-collapse: collapse; font: 13px/1.35 sans-serif; color: #e8eef8; width: 100%; }
 .live-table td, .live-table th { padding: 2px 6px; border-bottom: 1px solid #1f2a3a; text-align: left; }
 .live-table th { color: #a9bad2; font-weight: 600; }
+.live-table td.status { white-space: nowrap; }
 .live-state { font-size: 12px; color: #a9bad2; }
 .live-state.problem { color: #ffcf80; }
 """
@@ -186,7 +187,7 @@ class LivePanel:
             self.alerts.object = self._alert_html(events)
             changed = True
         if changed or not self.state.object or "problem" in self.state.css_classes:
-            self._say(f"Store {self.path.name}: last look {pd.Timestamp.now(tz=self.timezone):%H:%M:%S}")
+            self._say(f"Sensor store {self.path}: last look {pd.Timestamp.now(tz=self.timezone):%H:%M:%S}")
         return changed
 
     def stop(self) -> None:

@@ -372,3 +372,133 @@ def test_choosing_an_event_picks_its_place_everywhere(tiny_city, tiny_run):
     screen.choose_event(ev.iloc[1])                  # the road at 15:00
     assert screen.view.selected == ("roads", 0) and screen.map.road_source.selected.indices == [0]
     assert screen.map.building_source.selected.indices == []
+
+
+# -- issue 12.5: never a traceback --------------------------------------------------------
+
+def _damaged_copy(run, tmp_path, name="damaged.zarr", frames="all"):
+    """A copy of ``run`` whose flood depth chunks (all, or the last frame's) hold garbage."""
+    import shutil
+    out = tmp_path / name
+    shutil.copytree(run.path, out)
+    chunks = sorted((out / "flood" / "depth" / "c").iterdir(), key=lambda p: int(p.name))
+    targets = chunks if frames == "all" else chunks[-1:]
+    targets += [out / "flood" / "max_depth" / "c"] if frames == "all" else []
+    for folder in targets:
+        for f in [folder] if folder.is_file() else folder.rglob("*"):
+            if f.is_file():
+                f.write_bytes(b"\x00garbage, not a compressed chunk" * 3)
+    return out
+
+
+def _page_text(page) -> str:
+    return " ".join(str(getattr(o, "object", "")) for o in page)
+
+
+def test_a_run_with_unreadable_chunks_gives_a_page_naming_it_and_the_fix(real_run, tmp_path,
+                                                                          caplog):
+    bad = _damaged_copy(real_run, tmp_path)
+    page = build_app(bad, runs=tmp_path)
+    assert "error-page" in [c for o in page for c in getattr(o, "css_classes", [])]
+    text = _page_text(page)
+    assert f"Cannot open {bad}" in text and "twin run SCENARIO -o" in text
+    assert "Traceback" not in text
+    assert any("Traceback" in r.exc_text for r in caplog.records if r.exc_text) or \
+        any(r.exc_info for r in caplog.records)                      # the detail is logged
+
+
+def test_an_unreadable_later_frame_is_said_on_the_screen(real_run, tmp_path):
+    from bokeh.document import Document
+
+    from viewer.app import OperationsScreen
+    from viewer.workspace import open_workspace
+    bad = _damaged_copy(real_run, tmp_path, "late.zarr", frames="last")
+    screen = OperationsScreen(open_workspace(bad, tmp_path))
+    screen.panel.get_root(Document())
+    assert not screen.notice.visible
+    screen.show_frame(screen.model.n_frames - 1)
+    assert screen.notice.visible
+    assert f"of {bad} cannot be read" in screen.notice.object and "twin run" in screen.notice.object
+
+
+@pytest.mark.xfail(strict=True, reason="a deleted chunk reads as the fill value (NaN) without "
+                   "an error: twin.open_run would need a chunk manifest to notice it")
+def test_a_run_with_a_deleted_chunk_gives_a_page_naming_it(real_run, tmp_path):
+    import shutil
+    out = tmp_path / "deleted.zarr"
+    shutil.copytree(real_run.path, out)
+    next(p for p in sorted((out / "flood" / "depth" / "c").rglob("*")) if p.is_file()).unlink()
+    assert "error-page" in [c for o in build_app(out, runs=tmp_path)
+                            for c in getattr(o, "css_classes", [])]
+
+
+@pytest.mark.parametrize("content", [None, b"not zarr"])
+def test_a_folder_that_is_not_a_run_gives_a_page_saying_so(tmp_path, content):
+    folder = tmp_path / "notarun.zarr"
+    folder.mkdir()
+    if content is not None:
+        (folder / "zarr.json").write_bytes(content)
+    text = _page_text(build_app(folder))
+    assert f"Cannot open {folder}" in text and "twin run" in text and "Traceback" not in text
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line_and_exits_2(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "twin.cli", "serve", "nowhere.toml",
+                               "--port", str(port), "--no-browser"], capture_output=True,
+                              text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and f"port {port} is already in use" in done.stderr
+    assert "http" not in done.stdout and "Traceback" not in done.stderr
+
+
+@pytest.mark.browser
+def test_a_damaged_run_served_shows_the_error_page_not_a_traceback(chromium, real_run, tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+    bad = _damaged_copy(real_run, tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "twin.cli", "serve", str(bad), "--runs",
+                             str(tmp_path), "--port", str(port), "--no-browser"], cwd=REPO,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    context = chromium.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        def listening():
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        wait_for(listening, timeout=120, step=0.3)
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/", wait_until="load", timeout=90_000)
+        said = page.get_by_text("Cannot open").first        # inside the alert's shadow DOM
+        said.wait_for(timeout=60_000)
+        text = said.evaluate("e => e.parentElement.innerText")
+        assert str(bad) in text and "twin run" in text and "Traceback" not in text
+        shot(page, "12-5-damaged-run")
+        assert "Traceback" in (tmp_path / "server.log").read_text()   # the detail, for the log
+    finally:
+        context.close()
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
