@@ -80,6 +80,12 @@ class TrafficLayer(Layer):
             Kpi("trips_arrived", "Trips arrived", higher_is_worse=False),
             Kpi("vehicles_waiting", "Vehicles waiting to enter"))
 
+    def kpi_values(self, i: int) -> dict[str, float]:
+        """The run's KPIs at frame ``i``; counts and sums are never below zero (a
+        balance of floats can leave -1e-9 vehicles waiting, shown as "-0")."""
+        return {k: (max(v, 0.0) if np.isfinite(v) else v)
+                for k, v in super().kpi_values(i).items()}
+
     def __init__(self, model) -> None:
         super().__init__(model)
         self._links: tuple[np.ndarray, np.ndarray] | None = None
@@ -120,10 +126,12 @@ class TrafficLayer(Layer):
         return out
 
     def road_speed_kmh(self, i: int) -> np.ndarray:
-        """Speed (km/h) of the slower direction of each road row; NaN without links."""
+        """Speed (km/h, to 0.1) of the slower direction of each road row; NaN without
+        links. Rounded so that a free 30 km/h street stored in float32 (29.999998)
+        falls in the class that starts at 30."""
         speed = np.nan_to_num(self.frame(i)["speed"], nan=np.inf)
         out = self._per_road(speed, np.minimum, np.inf)
-        return np.where(np.isfinite(out), out, np.nan)
+        return np.where(np.isfinite(out), np.round(out, 1), np.nan)
 
     def road_flow_vph(self, i: int) -> np.ndarray:
         """Flow (veh/h) of each road row, both directions together."""

@@ -2,6 +2,12 @@
 closed roads, widths from flow, KPIs, link information, what-ifs."""
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -90,9 +96,22 @@ def test_roads_take_the_class_colour_of_their_slower_direction(traffic):
     link_road = tr["road"].to_numpy().astype(object).astype(str)
     for row in np.flatnonzero(~closed):             # a few roads, checked one by one
         slow = speed[link_road == roads["id"].iloc[row]].min()
-        k = int(np.searchsorted(SPEED_BREAKS, slow, side="right"))
+        k = int(np.searchsorted(SPEED_BREAKS, round(float(slow), 1), side="right"))
         assert rgb[row].tolist() == list(SPEED_COLORS[k])
     assert len({tuple(c) for c in rgb[~closed]}) >= 2        # the run has slow and fast roads
+
+
+def test_a_free_street_at_its_speed_limit_is_in_the_class_of_that_limit(traffic):
+    tr = traffic.data
+    limit = np.float32(30 / 3.6)                     # a local street's 30 km/h, as stored
+    assert limit * 3.6 < 30.0
+    row = int(np.flatnonzero(traffic.model.city.roads["id"] == "R003")[0])
+    links = np.flatnonzero(tr["road"].to_numpy().astype(object).astype(str) == "R003")
+    traffic.frame(0)["speed"][links] = limit * 3.6   # the frame as read, then set by hand
+    assert traffic.road_speed_kmh(0)[row] == 30.0
+    rgb = traffic.road_colors(0, np.zeros((len(traffic.model.city.roads), 3), np.uint8))
+    assert rgb[row].tolist() == list(SPEED_COLORS[3])
+    traffic._frame = None                            # forget the hand-set frame
 
 
 def test_road_widths_follow_flow(traffic):
@@ -116,7 +135,8 @@ def test_kpi_values_are_the_runs_kpis(traffic):
         values = traffic.kpi_values(i)
         assert set(values) == {k.key for k in traffic.kpis}
         for key, v in values.items():
-            assert v == pytest.approx(float(run.kpis[key].iloc[i]), nan_ok=True)
+            assert v == pytest.approx(float(run.kpis[key].iloc[i]), nan_ok=True, abs=1e-6)
+            assert not v < 0
     assert values["links_closed"] == 2
 
 
@@ -152,3 +172,71 @@ def test_whatif_controls_give_valid_scenarios(traffic):
     cfg = variant.engines["traffic"]
     assert set(cfg.closures) == {CLOSED, "R003"} and cfg.demand_scale == 2.0
     assert traffic_changes(None, close=["R003"]) == {} and traffic.whatif_controls(None) == []
+
+
+# -- in Chromium: a traffic run of the sample district through `twin serve` ---------------
+
+@pytest.fixture(scope="module")
+def rush_hour_server(tmp_path_factory):
+    """The first 15 minutes of the sample's rush hour, served by ``twin serve`` on a free
+    loopback port (stopped at the end)."""
+    from ..conftest import ARTIFACTS, REPO, SAMPLE, _free_port
+    path = SAMPLE / "scenarios" / "rush_hour.toml"
+    if not path.exists():
+        pytest.skip("data_samples/ezhou/scenarios/rush_hour.toml has not been generated")
+    out = tmp_path_factory.mktemp("rush") / "rush.zarr"
+    s = twin.load_scenario(path).with_changes(duration="15min", **{"traffic.warmup": "5min"})
+    twin.run_scenario(s, out=out, progress=False)
+    port = _free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log_path = ARTIFACTS / "traffic-server.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "twin.cli", "serve", str(out), "--port",
+                                 str(port), "--no-browser"], cwd=REPO, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            t0 = time.perf_counter()
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"twin serve exited with {proc.returncode}; see {log_path}")
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.perf_counter() - t0 > 90:
+                        pytest.fail("twin serve did not answer within 90 s")
+                    time.sleep(0.3)
+            yield f"http://127.0.0.1:{port}/", log_path
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@pytest.mark.browser
+def test_a_traffic_run_page_loads_with_its_cards_and_legend(chromium, rush_hour_server):
+    from ..conftest import non_background, pixels, shot
+    url, log_path = rush_hour_server
+    context = chromium.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    try:
+        page.goto(url, wait_until="load", timeout=60_000)
+        page.wait_for_selector(".scene3d canvas", state="attached", timeout=60_000)
+        t0 = time.perf_counter()
+        while non_background(pixels(page)) < 0.2 and time.perf_counter() - t0 < 60:
+            time.sleep(0.2)
+        page.wait_for_selector(".kpi-mean_speed_kmh", timeout=30_000)
+        assert page.locator(".kpi-board .kpi").count() == len(TrafficLayer.kpis)
+        assert "km/h" in page.locator(".kpi-board .kpi-mean_speed_kmh .kpi-value").inner_text()
+        assert page.locator(".legend-traffic-speed .legend-item").count() == len(SPEED_COLORS)
+        shot(page, "traffic-rush-hour")
+        assert errors == []
+        assert "Traceback" not in log_path.read_text(errors="replace")
+    finally:
+        context.close()
