@@ -23,7 +23,8 @@ import sys
 import numpy as np
 import pandas as pd
 import panel as pn
-from bokeh.models import ColorBar, ColumnDataSource, FixedTicker, LinearColorMapper, Range1d
+from bokeh.models import (ColorBar, ColumnDataSource, FixedTicker, LinearColorMapper,
+                          NumeralTickFormatter, Range1d)
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
@@ -45,6 +46,8 @@ _PANEL_BG = "#101722"
 _TITLE = "font-size:20px;font-weight:600;color:#e8eef7"
 _STRIP_COLOR = "#7fd4ff"
 _BAND_COLOR = "#ffb020"
+_POSITIONS = ("_x_max", "_y_max")
+"""KPIs that are positions (where the worst hazard is), not amounts: no strip."""
 
 
 def _label(kpi: str) -> str:
@@ -91,7 +94,8 @@ class EnsemblePage:
             label="Peak depth at least", options={f"≥ {t:g} m": t for t in thresholds},
             value=thresholds[min(1, len(thresholds) - 1)] if thresholds else None,
             css_classes=["ens-threshold"], width=200, disabled=not thresholds)
-        self.map_title = pn.pane.HTML("", css_classes=["ens-map-title"])
+        self.map_title = pn.pane.HTML("", css_classes=["ens-map-title"],
+                                      sizing_mode="stretch_width")
         self.spread = pn.widgets.Tabulator(self._spread_table(), disabled=True,
                                            show_index=False, css_classes=["ens-spread"],
                                            sizing_mode="stretch_width", theme="midnight")
@@ -146,6 +150,7 @@ class EnsemblePage:
                      border_fill_color=_PANEL_BG, output_backend="canvas",
                      name="ens-map")
         fig.grid.visible = False
+        fig.xaxis.formatter = fig.yaxis.formatter = NumeralTickFormatter(format="0,0")
         for axis in (fig.xaxis, fig.yaxis):
             axis.major_label_text_color = "#c8d2e0"
             axis.axis_label_text_color = "#c8d2e0"
@@ -160,7 +165,7 @@ class EnsemblePage:
                        background_fill_color=_PANEL_BG, title_text_color="#e8eef7",
                        major_label_text_color="#e8eef7", name="ens-colorbar")
         fig.add_layout(bar, "right")
-        return pn.Column(pn.Row(self.threshold, self.map_title), pn.pane.Bokeh(fig),
+        return pn.Column(self.threshold, self.map_title, pn.pane.Bokeh(fig),
                          sizing_mode="stretch_width", css_classes=["ens-map"])
 
     # --- the spread of the KPIs -------------------------------------------------------
@@ -204,11 +209,36 @@ class EnsemblePage:
         table = self.spread.value
         if table.empty:
             return pn.pane.HTML("<div>No KPI values: no member ran to the end.</div>")
-        strips = [self._strip(r["kpi"], r) for _, r in table.iterrows()]
+        varies = table["max"] > table["min"]
+        strips = [self._strip(r["kpi"], r) for _, r in table[varies].iterrows()
+                  if not r["kpi"].endswith(_POSITIONS)]
+        same = ", ".join(f"{html.escape(_label(r['kpi']))} {r['min']:g}"
+                         for _, r in table[~varies].iterrows()
+                         if not r["kpi"].endswith(_POSITIONS))
         note = pn.pane.HTML('<div class="ens-note">Dots: the members; band: 5–95 %; '
-                            'bar: median.</div>')
+                            'bar: median.' + (f"<br>The same in every member: {same}." if same
+                                              else "") + "</div>", sizing_mode="stretch_width")
         return pn.Column(self.spread, note, *strips, sizing_mode="stretch_width",
                          css_classes=["ens-spread-charts"])
+
+    def _impacts(self) -> pn.viewable.Viewable:
+        parts = []
+        for what, series, verb in (("Buildings", self.ens.buildings, "flooded"),
+                                   ("Roads", self.ens.roads, "closed")):
+            hit = series[series > 0].sort_values(ascending=False) if series is not None \
+                else pd.Series(dtype=float)
+            if hit.empty:
+                parts.append(pn.pane.HTML(f"<div>{what}: none {verb} in any member.</div>"))
+                continue
+            frame = pd.DataFrame({"id": hit.index.astype(str),
+                                  f"P({verb})": hit.to_numpy(float)})
+            parts.append(pn.pane.HTML(f"<b>{what} {verb} in at least one member "
+                                      f"({len(hit)})</b>"))
+            parts.append(pn.widgets.Tabulator(frame, disabled=True, show_index=False,
+                                              theme="midnight", height=min(300, 40 + 30 * len(hit)),
+                                              css_classes=[f"ens-{what.lower()}"],
+                                              sizing_mode="stretch_width"))
+        return pn.Column(*parts, sizing_mode="stretch_width")
 
     # --- the page ---------------------------------------------------------------------
     def header_html(self) -> str:
@@ -235,6 +265,7 @@ class EnsemblePage:
         tabs = pn.Tabs(("KPI spread", self._spread()),
                        ("Members", pn.Column(failed, self.member_table,
                                              sizing_mode="stretch_width")),
+                       ("Buildings and roads", self._impacts()),
                        sizing_mode="stretch_width")
         return pn.Column(header, pn.Row(pn.Column(self._map(), sizing_mode="stretch_width"),
                                         tabs, sizing_mode="stretch_width"),
