@@ -46,6 +46,9 @@ _PANEL_BG = "#101722"
 _TITLE = "font-size:20px;font-weight:600;color:#e8eef7"
 _STRIP_COLOR = "#7fd4ff"
 _BAND_COLOR = "#ffb020"
+_TABS_CSS = (":host .bk-tab { color: #c8d2e0; }"
+             ":host .bk-tab.bk-active { color: #ffffff; background-color: #1d2738;"
+             " border-color: #7fd4ff; }")
 _POSITIONS = ("_x_max", "_y_max")
 """KPIs that are positions (where the worst hazard is), not amounts: no strip."""
 
@@ -266,7 +269,7 @@ class EnsemblePage:
                        ("Members", pn.Column(failed, self.member_table,
                                              sizing_mode="stretch_width")),
                        ("Buildings and roads", self._impacts()),
-                       sizing_mode="stretch_width")
+                       sizing_mode="stretch_width", stylesheets=[_TABS_CSS])
         return pn.Column(header, pn.Row(pn.Column(self._map(), sizing_mode="stretch_width"),
                                         tabs, sizing_mode="stretch_width"),
                          sizing_mode="stretch_width", css_classes=["ensemble-page"])
