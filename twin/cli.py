@@ -153,7 +153,8 @@ def _parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_nowcast)
 
     c = sub.add_parser("serve", help="start the operations-centre viewer")
-    c.add_argument("target", nargs="?", help="city manifest or run (default: the sample city)")
+    c.add_argument("target", nargs="?", help="city manifest, run or ensemble (default: the "
+                                             "sample city)")
     c.add_argument("--port", type=int, default=5006)
     c.add_argument("--no-browser", action="store_true")
     c.add_argument("--basic-auth", help="password, or a JSON file of user: password")
@@ -300,6 +301,12 @@ def _nowcast(args) -> int:
 
 
 def _serve(args) -> int:
+    from twin.ensemble import is_ensemble
+    if args.target and is_ensemble(args.target):
+        from viewer.ensemble import serve_ensemble
+        serve_ensemble(args.target, port=args.port, show=not args.no_browser,
+                       basic_auth=args.basic_auth)
+        return 0
     from viewer.app import serve
     serve(args.target or str(SAMPLE_CITY), port=args.port, show=not args.no_browser,
           basic_auth=args.basic_auth, runs=args.runs, live=args.live)

@@ -36,7 +36,8 @@ from twin.provenance import plain, versions
 from twin.scenario import Scenario, load_scenario
 from twin.variation import member_scenario, parse_variations, sample
 
-__all__ = ["run_ensemble", "open_ensemble", "Ensemble", "reduce_member", "THRESHOLDS"]
+__all__ = ["run_ensemble", "open_ensemble", "is_ensemble", "Ensemble", "reduce_member",
+           "THRESHOLDS"]
 
 FORMAT = "citytwin-ensemble"
 THRESHOLDS = (0.1, 0.3, 0.5, 1.0)
@@ -258,6 +259,17 @@ def _ensemble_status(path) -> str | None:
     except Exception:                    # noqa: BLE001 - anything unreadable is not one
         return None
     return attrs.get("status") if attrs.get("format") == FORMAT else None
+
+
+def is_ensemble(path) -> bool:
+    """Whether ``path`` holds an ensemble store (complete or not).
+
+    Examples
+    --------
+    >>> is_ensemble("data_samples/ezhou/city.toml")
+    False
+    """
+    return _ensemble_status(path) is not None
 
 
 class Ensemble:
