@@ -7,8 +7,8 @@ never loses a finished result.
   process writing the same target; a lock left by a killed process is
   detected and taken over with a warning.
 - Ctrl-C, SIGTERM and SIGHUP all raise :class:`KeyboardInterrupt` in the
-  writer; while the run is being saved further signals are held back, so
-  the save finishes.
+  writer, once; later signals, and any signal while the run is being saved,
+  are held back, so the save finishes.
 - An existing complete run at the target is kept until the new run is
   complete; an interrupted re-run is saved beside it as
   ``<stem>.partial<suffix>`` instead of replacing it.
@@ -69,13 +69,22 @@ def _main_thread() -> bool:
 
 @contextlib.contextmanager
 def interruptible():
-    """SIGTERM and SIGHUP raise :class:`KeyboardInterrupt`, like Ctrl-C (main thread only)."""
+    """Ctrl-C, SIGTERM and SIGHUP raise :class:`KeyboardInterrupt` once (main thread only).
+
+    Signals after the first are ignored, so a second Ctrl-C while the
+    interrupted run is being saved cannot abort the save.
+    """
     if not _main_thread():
         yield
         return
+    fired = []
+
     def handler(signum, frame):
+        if fired:
+            return
+        fired.append(signum)
         raise KeyboardInterrupt(signal.Signals(signum).name)
-    old = {s: signal.signal(s, handler) for s in _SIGNALS}
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, *_SIGNALS)}
     try:
         yield
     finally:
@@ -87,22 +96,20 @@ def interruptible():
 def shielded():
     """Hold back Ctrl-C, SIGTERM and SIGHUP while saving (main thread only).
 
-    A signal that arrives is remembered and raised as :class:`KeyboardInterrupt`
-    when the block ends, unless the block raised already.
+    Signals that arrive are recorded in the yielded list and otherwise ignored:
+    the save always finishes.
     """
+    got: list[int] = []
     if not _main_thread():
-        yield
+        yield got
         return
-    got = []
     old = {s: signal.signal(s, lambda signum, frame: got.append(signum))
            for s in (signal.SIGINT, *_SIGNALS)}
     try:
-        yield
+        yield got
     finally:
         for s, h in old.items():
             signal.signal(s, h)
-    if got:
-        raise KeyboardInterrupt(signal.Signals(got[0]).name)
 
 
 def _alive(pid: int) -> bool:
