@@ -37,7 +37,7 @@ from geodata.errors import DataError
 from twin.alerts import EVENT_COLUMNS
 from twin.scenario import Scenario, parse_scenario
 
-__all__ = ["Run", "open_run", "run_status", "FORMAT", "CLOCK"]
+__all__ = ["Run", "open_run", "run_status", "chunk_counts", "FORMAT", "CLOCK"]
 
 FORMAT = "citytwin-run"
 CLOCK = "clock"
@@ -84,6 +84,7 @@ class Run:
             raise DataError("is a Zarr store but not a twin run (no 'format' attribute)",
                             file=self.path,
                             fix="give a folder written by `twin run` / twin.run_scenario")
+        _check_chunks(self.path, self._attrs.get("chunks", {}))
 
     def __repr__(self) -> str:
         return (f"<Run {self.name!r} {self.status} ({', '.join(self.engines)}): "
@@ -256,6 +257,41 @@ class Run:
             lines.append(f"  Compute:   {p['wall_time_s']:.1f} s wall, "
                          f"{p.get('real_time_factor') or float('nan'):.0f}x real time")
         return "\n".join(lines)
+
+
+def chunk_counts(path: str | os.PathLike) -> dict:
+    """Number of chunk files of every array in a Zarr v3 store, by array path.
+
+    The runner records them when a run is saved; :func:`open_run` compares, so
+    a chunk file lost later (which Zarr would read as fill values) is noticed.
+
+    Examples
+    --------
+    >>> chunk_counts("no/such/store")
+    {}
+    """
+    root = Path(path)
+    out = {}
+    for meta in root.rglob("zarr.json"):
+        chunks = meta.parent / "c"
+        if chunks.is_dir():
+            out[meta.parent.relative_to(root).as_posix()] = sum(
+                1 for p in chunks.rglob("*") if p.is_file())
+    return out
+
+
+def _check_chunks(path: Path, recorded: dict) -> None:
+    """Raise DataError when chunk files recorded at saving time are missing."""
+    if not recorded:
+        return
+    now = chunk_counts(path)
+    lost = {k: (n, now.get(k, 0)) for k, n in recorded.items() if now.get(k, 0) < n}
+    if lost:
+        name, (was, left) = next(iter(lost.items()))
+        more = f" and {len(lost) - 1} more arrays" if len(lost) > 1 else ""
+        raise DataError(f"is damaged: array '{name}' has {left} of its {was} chunk files{more}",
+                        file=path, fix="restore the run from a copy or run the scenario again "
+                                       "with `twin run`")
 
 
 def run_status(path: str | os.PathLike) -> str | None:

@@ -33,7 +33,7 @@ from twin import alerts
 from twin.engines import Adapter, adapters
 from twin.lifecycle import RunInterrupted, RunSlot, interruptible, shielded
 from twin.provenance import input_hashes, plain, versions
-from twin.replay import CLOCK, FORMAT, Run, open_run, run_status
+from twin.replay import CLOCK, FORMAT, Run, chunk_counts, open_run, run_status
 from twin.scenario import Scenario, load_scenario
 
 __all__ = ["run_scenario", "clock_times"]
@@ -226,5 +226,6 @@ def _finish(tmp: Path, scenario, city, engines: list[Adapter], frames: int, stat
         "real_time_factor": simulated / wall_s if wall_s > 0 else None,
         "frames": frames, "engines": engine_prov})
     root.attrs["groups"] = groups
+    root.attrs["chunks"] = chunk_counts(tmp)
     root.attrs["status"] = status
 

@@ -124,7 +124,7 @@ def test_a_run_written_before_the_engine_contract_opens_as_a_flood_run(run_path,
     shutil.copytree(run_path, old)
     root = zarr.open_group(old, mode="a")
     attrs = dict(root.attrs)
-    for key in ("engines", "groups", "flood_attrs"):
+    for key in ("engines", "groups", "flood_attrs", "chunks"):
         attrs.pop(key, None)
     root.attrs.clear()
     root.attrs.update(attrs)
@@ -133,3 +133,14 @@ def test_a_run_written_before_the_engine_contract_opens_as_a_flood_run(run_path,
     assert run.engines == ("flood",) and run.groups == ("impacts",)
     assert len(run.times) == 3 and run.impacts is not None
     assert run.traffic is None and "Flooding" in run.summary()
+
+
+def test_a_lost_chunk_file_is_a_damaged_run(run_path, tmp_path):
+    import shutil
+    copy = tmp_path / "copy.zarr"
+    shutil.copytree(run_path, copy)
+    assert open_run(copy).status == "complete"
+    chunk = next(p for p in sorted((copy / "flood" / "depth" / "c").rglob("*")) if p.is_file())
+    chunk.unlink()
+    with pytest.raises(DataError, match="damaged: array 'flood/depth' has 2 of its 3 chunk files"):
+        open_run(copy)

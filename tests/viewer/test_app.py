@@ -421,8 +421,6 @@ def test_an_unreadable_later_frame_is_said_on_the_screen(real_run, tmp_path):
     assert f"of {bad} cannot be read" in screen.notice.object and "twin run" in screen.notice.object
 
 
-@pytest.mark.xfail(strict=True, reason="a deleted chunk reads as the fill value (NaN) without "
-                   "an error: twin.open_run would need a chunk manifest to notice it")
 def test_a_run_with_a_deleted_chunk_gives_a_page_naming_it(real_run, tmp_path):
     import shutil
     out = tmp_path / "deleted.zarr"
