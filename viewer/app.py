@@ -206,6 +206,7 @@ class OperationsScreen:
                             self.compare_slot, sizing_mode="stretch_width", css_classes=["views"])
         if self.model.run is not None:
             self.chart.set_period(self.model.times[0], self.model.times[-1])
+        self.chart.set_models(self._sensor_models())
         self._show_legends()
         self._show_frame(0)
         self.panel = self._layout()
@@ -299,6 +300,11 @@ class OperationsScreen:
     def _camera_options(self) -> dict[str, str]:
         return {self.model.place_label(k): k for k in self.model.camera_presets()}
 
+    def _sensor_models(self) -> dict:
+        """Every layer's modelled sensor series (a counter's modelled flow, ...)."""
+        return {k: v for layer in self.model.layers.values()
+                for k, v in layer.sensor_models().items()}
+
     def _layers_changed(self, event) -> None:
         for view in self._views():
             view.set_layers(event.new)
@@ -370,6 +376,7 @@ class OperationsScreen:
         self.layers.options = self._toggle_options()
         if self.model.run is not None:
             self.chart.set_period(self.model.times[0], self.model.times[-1])
+        self.chart.set_models(self._sensor_models())
         self.base_label.object = self._base_label()
         self.notice.visible = False
         self._show_legends()

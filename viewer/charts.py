@@ -49,7 +49,14 @@ class SensorChart:
                           background_fill_color="#101722", border_fill_color="#0b1018",
                           output_backend="canvas")
         self.fig.xaxis.axis_label = f"local time ({timezone})"
-        self.fig.line("t", "value", source=self.source, line_width=2, color="#7fd4ff")
+        self.fig.line("t", "value", source=self.source, line_width=2, color="#7fd4ff",
+                      legend_label="reading")
+        self.models: dict = {}
+        self.model_source = ColumnDataSource({"t": [], "value": []})
+        self.fig.line("t", "value", source=self.model_source, line_width=2, color="#ffb000",
+                      line_dash="dashed", legend_label="model", name="chart-model")
+        self.fig.legend.location = "top_left"
+        self.fig.legend.background_fill_alpha = 0.3
         self.now = Span(location=0, dimension="height", line_color="#ffd400", line_width=2,
                         name="chart-now")
         self.fig.add_layout(self.now)
@@ -98,8 +105,15 @@ class SensorChart:
         else:
             self.x_range.update(start=self.period[0], end=self.period[1])
 
+    def set_models(self, models: dict) -> None:
+        """Modelled series (sensor id -> time series) drawn dashed beside the readings
+        (e.g. a traffic counter's modelled flow); redraws the current sensor."""
+        self.models = dict(models)
+        if self.picker.value:
+            self.select(self.picker.value)
+
     def select(self, sensor_id: str) -> None:
-        """Chart the readings of ``sensor_id``."""
+        """Chart the readings of ``sensor_id`` (and its modelled series, when there is one)."""
         if self.picker.value != sensor_id:
             self.picker.value = sensor_id   # comes back here through the watcher
             return
@@ -107,6 +121,11 @@ class SensorChart:
         t = pd.DatetimeIndex(pd.to_datetime(series.index, utc=True)).tz_convert(
             self.timezone).tz_localize(None)
         self.source.data = {"t": t, "value": series.to_numpy(float)}
+        model = self.models.get(sensor_id)
+        mt = ([] if model is None else pd.DatetimeIndex(model.index).tz_convert(
+            self.timezone).tz_localize(None))
+        self.model_source.data = {"t": mt, "value": [] if model is None
+                                  else model.to_numpy(float)}
         stations = self.sensors.stations
         row = stations.set_index(stations["id"].astype(str)).loc[sensor_id]
         unit = str(row.get("unit", "") or "")

@@ -55,3 +55,14 @@ def test_zoomed_to_the_run_with_a_way_to_see_the_whole_record(sample_city):
     assert chart.x_range.start == t.min().value / 1e6 and chart.x_range.end == t.max().value / 1e6
     chart.whole.value = False
     assert chart.x_range.start == lo
+
+
+def test_a_counter_is_drawn_with_its_modelled_flow(sample_city):
+    chart = SensorChart(sample_city.sensors, "Asia/Shanghai")
+    times = pd.date_range("2024-07-05T07:05:00+08:00", periods=3, freq="5min")
+    chart.set_models({"TC01": pd.Series([1000.0, 1500.0, 2000.0], index=times)})
+    chart.select("TC01")
+    np.testing.assert_allclose(chart.model_source.data["value"], [1000, 1500, 2000])
+    assert pd.DatetimeIndex(chart.model_source.data["t"])[0] == pd.Timestamp("2024-07-05 07:05")
+    chart.select("WL01")                                     # no model for a level gauge
+    assert len(chart.model_source.data["value"]) == 0

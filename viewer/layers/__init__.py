@@ -196,6 +196,11 @@ class Layer:
         """HTML about the point ``(x, y)`` at frame ``i`` (e.g. water depth there)."""
         return ""
 
+    def sensor_models(self) -> dict:
+        """Modelled series to draw beside a sensor's readings: sensor id ->
+        ``pandas.Series`` indexed by time (tz-aware), in the sensor's unit."""
+        return {}
+
     def whatif_controls(self, scenario) -> list[Control]:
         """What-if controls for ``scenario`` (the run's scenario)."""
         return []

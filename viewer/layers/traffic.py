@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
+import pandas as pd
 import panel as pn
 
 from viewer import palette
@@ -79,6 +80,19 @@ class TrafficLayer(Layer):
             Kpi("links_closed", "Links closed"),
             Kpi("trips_arrived", "Trips arrived", higher_is_worse=False),
             Kpi("vehicles_waiting", "Vehicles waiting to enter"))
+
+    def sensor_models(self) -> dict:
+        """Each traffic counter's modelled flow (veh/h, as the adapter matched it to a road)."""
+        run = self.model.run
+        if run is None or "traffic_fit" not in getattr(run, "groups", ()):
+            return {}
+        fit = run["traffic_fit"]
+        if "modelled_vph" not in fit:
+            return {}
+        times = run.start + pd.to_timedelta(fit["time"].values, unit="s")
+        model = fit["modelled_vph"].values
+        return {cid: pd.Series(model[:, k], index=times).dropna()
+                for k, cid in enumerate(fit["counter"].values.astype(object).astype(str))}
 
     def kpi_values(self, i: int) -> dict[str, float]:
         """The run's KPIs at frame ``i``; counts and sums are never below zero (a

@@ -240,3 +240,9 @@ def test_a_traffic_run_page_loads_with_its_cards_and_legend(chromium, rush_hour_
         assert "Traceback" not in log_path.read_text(errors="replace")
     finally:
         context.close()
+
+
+
+def test_a_run_without_counters_has_no_modelled_sensor_series(traffic):
+    assert "traffic_fit" in traffic.model.run.groups
+    assert traffic.sensor_models() == {}          # the grid city has no counters
