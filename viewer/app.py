@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import logging
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import panel as pn
 
 from geodata.errors import DataError
 from viewer.charts import SensorChart
+from viewer.server import prepare
 from viewer.doclock import locked
 from viewer.events import EventTable
 from viewer.kpis import KpiBoard
@@ -32,7 +32,7 @@ from viewer.viewmodel import ViewModel
 from viewer.whatif import WhatIf
 from viewer.workspace import Workspace, open_workspace
 
-__all__ = ["build_app", "serve", "error_page", "port_free", "OperationsScreen",
+__all__ = ["build_app", "serve", "error_page", "OperationsScreen",
            "WEBSOCKET_MAX_MESSAGE_SIZE"]
 
 _LOG = logging.getLogger(__name__)
@@ -461,23 +461,6 @@ def _run_label(ws: Workspace, run=None) -> str | None:
     return next((k for k, v in ws.runs.items() if Path(v).resolve() == path), None)
 
 
-def port_free(port: int, address: str = "127.0.0.1") -> bool:
-    """Whether a server can listen on ``address:port`` now.
-
-    Examples
-    --------
-    >>> with socket.socket() as s:
-    ...     s.bind(("127.0.0.1", 0)); s.listen(); port_free(s.getsockname()[1])
-    False
-    """
-    with socket.socket() as probe:
-        try:
-            probe.bind((address, int(port)))
-        except OSError:
-            return False
-    return True
-
-
 def serve(target: str, *, port: int = 5006, show: bool = True,
           basic_auth: str | None = None, runs: str | os.PathLike | None = None,
           live: str | os.PathLike | None = None) -> None:
@@ -509,15 +492,7 @@ def serve(target: str, *, port: int = 5006, show: bool = True,
     --------
     >>> serve("data_samples/ezhou/city.toml", port=5006, show=False)  # doctest: +SKIP
     """
-    if not port_free(port):
-        raise DataError(f"port {port} is already in use on 127.0.0.1", file=f"127.0.0.1:{port}",
-                        fix="choose another with `twin serve ... --port N`, or stop the "
-                            "program that listens there")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
-    pn.extension("vtk", "tabulator", inline=True, theme="dark", notifications=True)
-    pn.config.inline = True
-    kw = {"basic_auth": basic_auth, "cookie_secret": os.urandom(16).hex()} if basic_auth else {}
+    kw = prepare(port, basic_auth, "vtk", "tabulator", notifications=True)
     try:   # load the city and its meshes now, not when the first visitor arrives
         open_workspace(target, runs)
     except (DataError, OSError, KeyError) as exc:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import sys
 
 import numpy as np
@@ -353,16 +352,8 @@ def serve_ensemble(path, port: int = 5006, show: bool = True,
     --------
     >>> serve_ensemble("runs/demo-ens.zarr", port=5007, show=False)  # doctest: +SKIP
     """
-    from viewer.app import port_free
-    if not port_free(port):
-        raise DataError(f"port {port} is already in use on 127.0.0.1", file=f"127.0.0.1:{port}",
-                        fix="choose another with `--port N`, or stop the program that "
-                            "listens there")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
-    pn.extension("tabulator", inline=True, theme="dark")
-    pn.config.inline = True
-    kw = {"basic_auth": basic_auth, "cookie_secret": os.urandom(16).hex()} if basic_auth else {}
+    from viewer.server import prepare
+    kw = prepare(port, basic_auth, "tabulator")
     print(f"City twin ensemble viewer on http://localhost:{port}  ({path})", flush=True,
           file=sys.stdout)
     pn.serve({"/": lambda: ensemble_page(path)}, port=port, address="127.0.0.1", show=show,

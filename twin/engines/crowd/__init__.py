@@ -17,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import ndimage
 
 from geodata.errors import DataError
 from twin import alerts
