@@ -13,13 +13,14 @@ Examples
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from geodata.errors import DataError
+from geodata.errors import DataError, DataWarning
 from twin import alerts
 from twin.engines import Adapter, Outcome, register
 from twin.engines.flood import forcing as _forcing
@@ -101,7 +102,8 @@ def build_forcing(scenario, city, grid: FloodGrid) -> Forcing:
     pumps = []
     for k, p in enumerate(f.pumps):
         if p.enabled:
-            row, col = _cell(city, grid, p.at, src, f"forcing.pumps[{k}].at")
+            row, col = _open_cell(grid, *_cell(city, grid, p.at, src, f"forcing.pumps[{k}].at"),
+                                  src, f"forcing.pumps[{k}].at")
             pumps.append((row, col, p.capacity_m3s, p.start_level_m))
     breach, breach_time = None, 0.0
     if f.breach is not None and f.breach.enabled:
@@ -144,6 +146,27 @@ def _cell(city, grid, at, src, key) -> tuple[int, int]:
         raise DataError(f"key '{key}' ({x:.0f}, {y:.0f}) lies outside the flood grid",
                         file=src, fix="give a location inside the city's terrain")
     return int(row), int(col)
+
+
+def _open_cell(grid: FloodGrid, row: int, col: int, src, key: str,
+               reach: int = 3) -> tuple[int, int]:
+    """The cell itself when open, else the nearest open cell within ``reach`` cells
+    (a pump or outlet beside a building that fills its cell on a coarse grid), with a warning."""
+    if not grid.blocked[row, col]:
+        return row, col
+    r0, c0 = max(row - reach, 0), max(col - reach, 0)
+    window = ~grid.blocked[r0:row + reach + 1, c0:col + reach + 1]
+    rr, cc = np.nonzero(window)
+    if len(rr) == 0:
+        raise DataError(f"key '{key}' lies in a building on the {grid.cell_size:g} m grid, with no "
+                        f"open cell within {reach} cells", file=src,
+                        fix="move the place off the building, or use smaller cells")
+    k = int(np.argmin(np.hypot(rr + r0 - row, cc + c0 - col)))
+    new = (int(rr[k] + r0), int(cc[k] + c0))
+    warnings.warn(f"{src or 'scenario'}: key '{key}' lies in a building cell on the "
+                  f"{grid.cell_size:g} m grid; it is moved to the nearest open cell {new}",
+                  DataWarning, stacklevel=3)
+    return new
 
 
 def build_model(settings: FloodSettings, grid: FloodGrid, forcing: Forcing):

@@ -81,3 +81,15 @@ def test_a_canal_narrower_than_a_cell_is_water(city):
 def test_a_grid_too_large_for_memory_is_refused_before_allocating(city):
     with pytest.raises(DataError, match="flood grid of 0.001 m cells.*larger cell size"):
         flood_grid(city, 0.001)
+
+
+def test_a_pump_in_a_building_cell_moves_to_the_nearest_open_cell(city):
+    from twin.engines.flood import _open_cell
+    grid = flood_grid(city, CELL)
+    assert grid.blocked[1, 1]                                   # building A
+    with pytest.warns(DataWarning, match="moved to the nearest open cell"):
+        r, c = _open_cell(grid, 1, 1, "s.toml", "forcing.pumps[0].at")
+    assert not grid.blocked[r, c] and max(abs(r - 1), abs(c - 1)) == 1
+    assert _open_cell(grid, 5, 5, "s.toml", "k") == (5, 5)
+    with pytest.raises(DataError, match="no open cell within 0 cells"):
+        _open_cell(grid, 1, 1, "s.toml", "forcing.pumps[0].at", reach=0)
