@@ -140,7 +140,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_served_page_in_a_browser(ens):
+def test_served_page_in_a_browser(ens, chromium):
     port = _free_port()
     code = f"from viewer.ensemble import serve_ensemble; serve_ensemble({str(ens.path)!r}, " \
            f"port={port}, show=False)"
@@ -161,28 +161,20 @@ def test_served_page_in_a_browser(ens):
                 time.sleep(0.3)
         html = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60).read().decode()
         assert "City twin – ensemble" in html
-        chromium = Path("/usr/bin/chromium")
-        if not chromium.exists():
-            return
-        from playwright.sync_api import sync_playwright
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(chromium), args=[
-                "--headless", "--no-sandbox", "--use-angle=swiftshader",
-                "--enable-unsafe-swiftshader", "--disable-background-networking",
-                "--disable-component-update", "--no-first-run"])
-            try:
-                pg = browser.new_page(viewport={"width": 1500, "height": 950})
-                errors = []
-                pg.on("pageerror", lambda exc: errors.append(str(exc)))
-                pg.goto(f"http://127.0.0.1:{port}/", wait_until="load", timeout=60_000)
-                pg.wait_for_selector(".ens-header", timeout=60_000)
-                pg.wait_for_selector(".ens-map canvas", state="attached", timeout=60_000)
-                time.sleep(2)
-                pg.screenshot(path=str(ARTIFACTS / "ensemble.png"))
-                assert "bowl" in pg.inner_text(".ens-header")
-                assert not errors, errors
-            finally:
-                browser.close()
+        context = chromium.new_context(viewport={"width": 1500, "height": 950})
+        try:
+            pg = context.new_page()
+            errors = []
+            pg.on("pageerror", lambda exc: errors.append(str(exc)))
+            pg.goto(f"http://127.0.0.1:{port}/", wait_until="load", timeout=60_000)
+            pg.wait_for_selector(".ens-header", timeout=60_000)
+            pg.wait_for_selector(".ens-map canvas", state="attached", timeout=60_000)
+            time.sleep(2)
+            pg.screenshot(path=str(ARTIFACTS / "ensemble.png"))
+            assert "bowl" in pg.inner_text(".ens-header")
+            assert not errors, errors
+        finally:
+            context.close()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
