@@ -157,8 +157,7 @@ def run_ensemble(scenario: Scenario | str | os.PathLike, *, members: int, vary: 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     table = sample(parse_variations(vary), members, seed=seed)
-    for i in range(min(1, len(table))):          # check the changes once, on the client
-        member_scenario(scenario, table.iloc[i].to_dict())
+    member_scenario(scenario, table.iloc[0].to_dict())    # check the changes on the client
     if city is None:
         from twin.manifest import load_city
         city = load_city(scenario.city)

@@ -63,7 +63,7 @@ def nowcast_inputs(city, readings: pd.DataFrame, *, hours: float, template=None,
     live = copy.copy(city)
     live.sensors = sensors
     raw = _template(template)
-    tz = raw.pop("_tz", None) or getattr(city, "timezone", None) or "UTC"
+    tz = getattr(city, "timezone", None) or "UTC"
     raw.update(name=f"Nowcast from {start.tz_convert(tz):%Y-%m-%d %H:%M}",
                start=start.tz_convert(tz).isoformat(), duration=int(round(hours * 3600)),
                output_every=output_every)
@@ -87,8 +87,7 @@ def _template(template) -> dict:
         raw["city"] = os.fspath((Path(template).parent / city).resolve())
     forcing = raw.get("forcing", {})
     forcing.pop("rain", None)                           # replaced by the persisted gauges
-    raw["_tz"] = None
-    for key in ("start", "duration", "output_every", "name", "_tz"):
+    for key in ("start", "duration", "output_every", "name"):
         raw.pop(key, None)
     return raw
 
