@@ -134,12 +134,12 @@ def test_choosing_an_event_moves_every_view_to_its_first_frame(page, server, rea
     frame = int(np.clip(times.searchsorted(ev_t[k], side="left"), 0, len(times) - 1))
     local = times[frame].tz_convert("Asia/Shanghai").strftime("%H:%M")
     page.locator(".playback-first button").click()
-    wait_for(lambda: drawn_frame(page) == "0", timeout=30)
+    wait_for(lambda: drawn_frame(page) == "0", timeout=90)
     before = canvas_pixels(page)
     rows.nth(k).click()
-    wait_for(lambda: local in page.locator(".clock-text").inner_text(), timeout=30)
+    wait_for(lambda: local in page.locator(".clock-text").inner_text(), timeout=90)
     took = wait_for(lambda: drawn_frame(page) == str(frame), timeout=40)
-    wait_for(lambda: changed(canvas_pixels(page), before) > 0.05, timeout=30)
+    wait_for(lambda: changed(canvas_pixels(page), before) > 0.05, timeout=90)
     shot(page, "13-1-event-chosen")
     assert server_errors(server) == []
     # the chart's marker is at the frame's time (local clock, ms)
@@ -154,7 +154,7 @@ def test_choosing_an_event_moves_every_view_to_its_first_frame(page, server, rea
         wait_for(lambda: bokeh_model(page, "map-buildings", "selected") is not None)
         assert page.evaluate("() => Bokeh.documents[0].get_model_by_name('map-buildings')"
                              ".selected.indices[0]") == row
-        wait_for(lambda: highlighted(canvas_pixels(page)) > 0.0005, timeout=30)
+        wait_for(lambda: highlighted(canvas_pixels(page)) > 0.0005, timeout=90)
     print(f"event at {ev_t[k]} -> frame {frame} ({local}); 3D drawn after {took:.2f} s")
 
 
