@@ -106,6 +106,8 @@ class Publisher:
         self.client.max_inflight_messages_set(500)
         self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(0.1, 1)
+        self._acked: set[int] = set()
+        self.client.on_publish = lambda client, userdata, mid, reason, props: self._acked.add(mid)
         self.client.connect("127.0.0.1", broker.port)
         self.client.loop_start()
 
@@ -113,19 +115,24 @@ class Publisher:
         self.send_many([(topic, payload)], timeout)
 
     def send_many(self, messages, timeout: float = 120.0) -> None:
-        """Publish and wait for every PUBACK; messages published while the broker is away
-        are queued by paho and sent when it reconnects."""
+        """Publish and wait for every PUBACK (paho's ``on_publish``).
+
+        A message published while the broker is away comes back with ``rc`` "not
+        connected", yet paho keeps it and sends it when it reconnects, so the wait is on
+        the acknowledgement, never on ``rc``.
+        """
         deadline = time.monotonic() + timeout
         while not self.client.is_connected() and time.monotonic() < deadline:
             time.sleep(0.05)
-        infos = []
+        mids = []
         for topic, payload in messages:
             data = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
-            infos.append(self.client.publish(topic, data, qos=1))
-        for info in infos:
-            while not info.is_published() and time.monotonic() < deadline:
+            mids.append(self.client.publish(topic, data, qos=1).mid)
+        for mid in mids:
+            while mid not in self._acked and time.monotonic() < deadline:
                 time.sleep(0.01)
-            assert info.is_published(), "the broker did not acknowledge a publish"
+            assert mid in self._acked, "the broker did not acknowledge a publish"
+        self._acked.difference_update(mids)
 
     def close(self) -> None:
         self.client.disconnect()
