@@ -3,7 +3,8 @@
 :class:`CrowdModel` takes plain arrays (a walkable grid, exits, positions in
 metres); :mod:`.kernels` holds the numba step, :mod:`.floorfield` the
 fast-marching navigation field, :mod:`.exits` the exit labelling and
-:mod:`.population` the desired-speed distributions.
+:mod:`.population` the desired-speed distributions and :mod:`.wading` the
+slower walking in standing water.
 
 Examples
 --------
@@ -17,5 +18,6 @@ Examples
 """
 from .model import CrowdModel
 from .population import SPEED_GROUPS, desired_speeds
+from .wading import wading_speed_factor
 
-__all__ = ["CrowdModel", "desired_speeds", "SPEED_GROUPS"]
+__all__ = ["CrowdModel", "desired_speeds", "SPEED_GROUPS", "wading_speed_factor"]

@@ -207,9 +207,12 @@ def _enterable(x, y, h, height, code, wade, radius, floor):
     return _clearance(x, y, code, h, height, radius, wade) >= floor
 
 
-def _step(pos, v0, start_s, field, alive, cstart, corder, nbx, nby, gx, gy, code, labels,
+def _step(pos, v0, start_s, field, alive, cstart, corder, nbx, nby, gx, gy, code, slow, labels,
          exit_open, t, p, new_pos, speed, out_label):
     """One model step for the ``alive`` agents.
+
+    ``slow`` (rows, cols) multiplies the desired speed of a person standing in the
+    cell (wading in shallow water).
 
     Writes ``new_pos`` and ``speed`` (m/s) of each alive agent and
     ``out_label`` (the exit label it stepped into, 0 if none). Agents whose start
@@ -267,7 +270,8 @@ def _step(pos, v0, start_s, field, alive, cstart, corder, nbx, nby, gx, gy, code
         else:
             ex /= norm
             ey /= norm
-        reach = ell + tgap * v0[i]            # beyond this gap the person walks at v0
+        vmax = v0[i] * slow[rc, cc] if rc >= 0 else v0[i]
+        reach = ell + tgap * vmax             # beyond this gap the person walks at vmax
         s2 = reach * reach
         ring = 1
         while True:
@@ -289,7 +293,7 @@ def _step(pos, v0, start_s, field, alive, cstart, corder, nbx, nby, gx, gy, code
             if (ring * hn) ** 2 >= s2:
                 break
             ring += 1
-        v = min(v0[i], max(0.0, (np.sqrt(s2) - ell) / tgap))
+        v = min(vmax, max(0.0, (np.sqrt(s2) - ell) / tgap))
         nx = x + dt * v * ex
         ny = y + dt * v * ey
         # a body keeps its radius off walls (or, if closer already, gets no closer)

@@ -139,6 +139,8 @@ class CrowdModel(Engine):
         self._open = np.ones(len(self._names) + 1, bool)
         self._open[0] = False
         self._blocked = np.zeros(self.shape, bool)
+        self._slow = np.ones(self.shape, np.float32)
+        self._stale = False                 # an exchange changed the ground without a refresh
         self._time = 0.0
         n = 0
         self._pos = np.zeros((n, 2))
@@ -189,7 +191,7 @@ class CrowdModel(Engine):
         cost = 1.0 + np.clip(1.0 - dist / self._margin, 0.0, 1.0)
         if self._dweight > 0 and len(self._v0):
             cost = cost + self._dweight * self._density()
-        return np.where(passable, cost, np.inf)
+        return np.where(passable, cost / self._slow, np.inf)
 
     def _refresh(self) -> None:
         """Recompute the floor fields (nearest open exit, and each assigned exit)."""
@@ -213,6 +215,7 @@ class CrowdModel(Engine):
             self._gx[slot], self._gy[slot] = descent(t, self._h, keep_in=code == 1)
             self._st["field_solves"] += 1
         self._field = self._effective_field()
+        self._stale = False
         self._st["field_wall_s"] += _clock.perf_counter() - t0
 
     def _effective_field(self) -> np.ndarray:
@@ -221,18 +224,50 @@ class CrowdModel(Engine):
         return np.where(self._open[a], own[a], 0).astype(np.int32)
 
     # ------------------------------------------------------------ exchanges
-    def set_blocked(self, mask) -> None:
+    def set_blocked(self, mask, *, refresh: bool = True) -> None:
         """Exchange: cells that are impassable from now on (e.g. flooded); replaces the last mask.
 
         People standing in a newly blocked cell wade out to the nearest dry cell;
-        everyone reroutes on the recomputed floor field.
+        everyone reroutes on the recomputed floor field (``refresh=False`` leaves
+        that to the next exchange of the same moment, which must refresh).
         """
         m = np.asarray(mask)
         if m.shape != self.shape or m.dtype != bool:
             raise ValueError(f"CrowdModel.set_blocked: mask must be a bool grid of shape {self.shape} "
                              f"(got {m.shape}, {m.dtype})")
+        changed = not np.array_equal(m, self._blocked)
         self._blocked = m.copy()
-        self._refresh()
+        if refresh and (changed or self._stale):
+            self._refresh()
+        self._stale = self._stale or (changed and not refresh)
+
+    def set_speed_factor(self, factor, *, refresh: bool = True) -> None:
+        """Exchange: walking speed in each cell over the dry speed (e.g. wading); replaces the last.
+
+        A person's desired speed is multiplied by the factor of the cell they stand
+        in, and the floor fields are recomputed with it, so people prefer a dry
+        detour when it is quicker (see :func:`simulations.crowd.wading.wading_speed_factor`).
+
+        Parameters
+        ----------
+        factor : array_like of float, (rows, cols)
+            In ``(0, 1]``; 1 everywhere is dry ground.
+        refresh : bool
+            Recompute the floor fields now (when anything changed); ``False`` leaves
+            it to the next exchange of the same moment.
+        """
+        f = np.asarray(factor, dtype=np.float32)
+        if f.shape != self.shape:
+            raise ValueError(f"CrowdModel.set_speed_factor: factor must be a grid of shape {self.shape} "
+                             f"(got {f.shape})")
+        if not (np.isfinite(f).all() and (f > 0).all() and (f <= 1).all()):
+            raise ValueError("CrowdModel.set_speed_factor: every factor must be in (0, 1] "
+                             "(block impassable cells with set_blocked instead)")
+        changed = not np.array_equal(f, self._slow)
+        self._slow = f.copy()
+        if refresh and (changed or self._stale):
+            self._refresh()
+        self._stale = self._stale or (changed and not refresh)
 
     def close_exit(self, name) -> None:
         """Exchange: exit ``name`` takes nobody from now on; its people reroute."""
@@ -386,7 +421,8 @@ class CrowdModel(Engine):
             p = np.array([dt, self._ell, self._tgap, a, d, b, dw, h, self._height, hn])
             cstart, corder = kernels.cell_lists(self._pos, alive, hn, nbx, nby)
             kernels.step(self._pos, self._v0, self._start, self._field, alive, cstart, corder,
-                         nbx, nby, self._gx, self._gy, self._code_grid, self._labels, self._open,
+                         nbx, nby, self._gx, self._gy, self._code_grid, self._slow, self._labels,
+                         self._open,
                          self._time, p, new_pos, speed, out,
                          parallel=parallel_ok and alive.size >= kernels.PARALLEL_MIN)
             self._pos[alive] = new_pos[alive]

@@ -3,8 +3,10 @@ and density frames -> KPIs and events.
 
 The walkable square around the venue comes from :mod:`.area`, the ``[crowd]``
 table from :mod:`.settings`. At each exchange, cells where the flood engine's
-water is deeper than ``walkable_depth_m`` are blocked (people reroute), and an
-exit whose cells are all under water closes.
+water is deeper than ``walkable_depth_m`` are blocked (people reroute), people
+walk slower through shallower water (:func:`simulations.crowd.wading_speed_factor`,
+so they also prefer a dry detour when it is quicker), and an exit whose cells
+are all under water closes.
 
 Examples
 --------
@@ -19,6 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from geodata.errors import DataError
+from simulations.crowd import wading_speed_factor
 from twin import alerts
 from twin.engines import Adapter, Outcome, register
 from twin.engines.crowd.area import CrowdArea, counted_attendance, crowd_area
@@ -81,7 +84,8 @@ class CrowdAdapter(Adapter):
 
     # -- exchanges -------------------------------------------------------------------
     def exchange(self, others: dict) -> None:
-        """Block the cells the flood makes too deep to walk; close drowned exits."""
+        """Block the cells the flood makes too deep to walk, slow people wading the
+        shallower water, and close drowned exits."""
         flood = others.get("flood")
         if flood is None or not hasattr(flood, "depth_grid"):
             return
@@ -92,6 +96,7 @@ class CrowdAdapter(Adapter):
         d = np.zeros(xx.shape)
         d[on] = depth[r[on], c[on]]
         blocked = d > self.settings.walkable_depth_m
+        self._model.set_speed_factor(wading_speed_factor(np.where(blocked, 0.0, d)), refresh=False)
         self._model.set_blocked(blocked)
         closed = {n for _, n in self._blocked_exits}
         for name, mask in self.area.exits.items():

@@ -7,9 +7,10 @@ import pytest
 
 import twin
 from geodata.errors import DataError
+from simulations.crowd import wading_speed_factor
 from twin.scenario import parse_scenario
 
-from .conftest import X0, Y0, scenario_text, venue_city
+from .conftest import START, X0, Y0, scenario_text, venue_city
 
 CROWD = 'area = "venue"\nradius_m = 60.0\ncell_size = 1.0\nexits = ["edges"]\npremovement = 0\n'
 
@@ -82,3 +83,50 @@ def test_bad_crowd_tables(venue, crowd, message):
     _, folder = venue
     with pytest.raises(DataError, match=message):
         parse_scenario(scenario_text(folder, crowd), source=folder / "s.toml")
+
+
+def rained_on(city, depth_m: float):
+    """Add a rain gauge that pours ``depth_m`` of rain in the first minute (then none)."""
+    import geopandas as gpd
+    import shapely
+    from geodata.sensors import SensorTable
+    st = city.sensors.stations
+    gauge = gpd.GeoDataFrame({"id": ["R1"], "name": ["Gauge"], "kind": ["rain_gauge"],
+                              "unit": ["mm/h"], "warning": [50.0], "alarm": [100.0]},
+                             geometry=[shapely.Point(X0 + 60, Y0 - 60)], crs=st.crs)
+    t0 = pd.Timestamp(START)
+    times = pd.date_range(t0 - pd.Timedelta("5min"), t0 + pd.Timedelta("30min"), freq="1min")
+    rain = np.where(times == t0 + pd.Timedelta("1min"), depth_m * 1000 * 60, 0.0)
+    readings = pd.concat([city.sensors.readings,
+                          pd.DataFrame({"sensor_id": "R1", "time": times, "value": rain})])
+    city.sensors = SensorTable(pd.concat([st, gauge], ignore_index=True), readings)
+    return city
+
+
+def test_people_wade_slower_through_shallow_water(tmp_path):
+    """0.15 m of rain in the first minute on flat ground in a closed square: water stands
+    0.15-0.18 m deep everywhere (below the walkable depth, so nothing is blocked). Coupled,
+    everyone walks slower by the wading factor and the venue clears later than with the
+    same flood side by side, but no later than the factor allows."""
+    times = {}
+    for coupled in (True, False):
+        folder = tmp_path / str(coupled)
+        folder.mkdir()
+        city = rained_on(venue_city(folder), 0.15)
+        extra = (f"coupled = {str(coupled).lower()}\nexchange_every = \"30s\"\n"
+                 "[flood]\ncell_size = 2.0\ndrainage_mm_h = 0.0\nboundaries = { north = "
+                 "\"closed\", east = \"closed\", south = \"closed\", west = \"closed\" }\n"
+                 "[forcing.rain]\nsource = \"gauges\"\n")
+        crowd = CROWD + 'event_end = "2min"\n'
+        s = parse_scenario(scenario_text(folder, crowd, extra=extra, duration="8min"),
+                           source=folder / "s.toml")
+        run = twin.run_scenario(s, out=folder / "run.zarr", city=city)
+        depth = run.flood["depth"].isel(time=2).values
+        wet = float(np.median(depth[depth > 0]))
+        assert 0.15 <= wet < 0.18                      # the roofs' rain runs onto the ground
+        k = run.kpis
+        times[coupled] = k["time_to_clear_95_s"].dropna().iloc[0] - 120.0
+        assert (run.events["kind"] != "exit_blocked").all()
+        assert k["people_evacuated"].iloc[-1] == run["crowd"].attrs["attendance"]
+    slowest = 1.0 / float(wading_speed_factor(wet))
+    assert 1.05 < times[True] / times[False] <= slowest * 1.05, (times, slowest)
