@@ -21,7 +21,8 @@ from affine import Affine
 
 from scenes.geometry import grid_triangles
 
-__all__ = ["water_surface", "draped_surface", "clip_surface", "sample_grid", "grid_transform"]
+__all__ = ["water_surface", "water_height", "draped_surface", "clip_surface", "sample_grid",
+           "grid_transform"]
 
 
 def sample_grid(values: np.ndarray, transform: Affine, x, y, *,
@@ -223,17 +224,8 @@ def water_surface(elevation, depth, transform: Affine, *, depth_transform: Affin
             raise ValueError(f"depth_elevation has shape {ground.shape}, depth {depth.shape}")
     level = np.where(np.nan_to_num(depth) > min_depth, ground + depth, np.nan)
     x, y, zt, tris = _terrain_grid(z_cells, transform, step)
-    near = _extend_one_cell(level)          # water may reach into the next cell: f > 0 there
-    eta = sample_grid(near, depth_transform, x, y, strict=True)
-    f = np.where(np.isfinite(eta), np.minimum(eta - zt, np.where(eta > zt, np.inf, -1e-6)), np.nan)
-    # beyond, the level only places the shoreline on edges leaving the water (never wet)
-    rings = 1 + int(np.ceil(abs(transform.a) * step / abs(depth_transform.a)))
-    far = near
-    for _ in range(rings):
-        far = _extend_one_cell(far)
-    eta_far = sample_grid(far, depth_transform, x, y)
-    f = np.where(np.isfinite(f), f,
-                 np.where(np.isfinite(eta_far), np.minimum(eta_far - zt, -1e-6), -1.0))
+    f = water_height(level, depth_transform, x, y, zt, spacing=abs(transform.a) * step,
+                     level_ground=ground, min_depth=min_depth)
     pts, faces, _ = clip_surface(x, y, zt, f, tris)
     xyz = np.column_stack([pts[:, :2], pts[:, 2] + pts[:, 3] + lift])
     mesh = _mesh(xyz, faces, origin)
@@ -243,9 +235,75 @@ def water_surface(elevation, depth, transform: Affine, *, depth_transform: Affin
     return mesh
 
 
-def _extend_one_cell(level: np.ndarray) -> np.ndarray:
+def water_height(level, level_transform: Affine, x, y, ground, *, spacing: float,
+                 level_ground=None, min_depth: float = 0.01) -> np.ndarray:
+    """Height of the water surface above the ground at mesh vertices: the
+    field whose zero crossing along each mesh edge is the shoreline.
+
+    The level of the wet cells (NaN where dry) is extended one cell beyond
+    them (dry cells next to the water take the mean level of their wet
+    neighbours) and interpolated bilinearly to the vertices. A vertex is wet
+    where that level is above its ground: the height is ``level - ground``.
+    A dry vertex near the water gets ``level - ground`` too, below zero
+    (at most -1e-6), so the level falls to the ground part-way along the
+    edges leaving the water; a vertex far from any water gets -1.
+
+    With ``level_ground`` (the ground of the level grid's cells), a dry cell
+    whose ground lies below its wet neighbours' level by more than
+    ``min_depth`` (a wetting front, not a bank) takes ``2 ground - level + 2
+    min_depth`` instead of their level: the water then ends about half-way to
+    its centre on flat ground (at the cell edge, as the grid says) and never
+    reaches past it, while a bank that rises above the level (or a cell too
+    shallow to count as wet) still ends the water where the ground meets the
+    level.
+
+    Parameters
+    ----------
+    level : numpy.ndarray
+        Water level (m) of each cell of the level grid, NaN where dry.
+    level_transform : affine.Affine
+        The level grid's transform.
+    x, y, ground : numpy.ndarray
+        ``(n,)`` vertex coordinates and ground heights (m, same CRS and datum).
+    spacing : float
+        The mesh's vertex spacing (m): the level is extended far enough for
+        every edge that leaves the water to find it.
+    level_ground : numpy.ndarray, optional
+        Ground (m) of each cell of the level grid.
+    min_depth : float
+        Cells shallower than this (m) count as dry in ``level``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` float64 (m): positive on wet vertices, negative on dry ones.
+
+    Examples
+    --------
+    >>> lev = np.array([[1.0, np.nan, np.nan]])            # one wet cell at level 1 m
+    >>> water_height(lev, Affine(1, 0, 0, 0, -1, 1), [0.5, 1.5, 2.5], [0.5] * 3,
+    ...              [0.5, 1.5, 1.5], spacing=1.0).round(2).tolist()
+    [0.5, -0.5, -0.5]
+    """
+    x, y, zt = np.asarray(x, float), np.asarray(y, float), np.asarray(ground, float)
+    near = _extend_one_cell(np.asarray(level, float), level_ground, min_depth)   # the edge
+    eta = sample_grid(near, level_transform, x, y, strict=True)
+    f = np.where(np.isfinite(eta), np.minimum(eta - zt, np.where(eta > zt, np.inf, -1e-6)), np.nan)
+    # beyond, the level only places the shoreline on edges leaving the water (never wet)
+    rings = 1 + int(np.ceil(float(spacing) / abs(level_transform.a)))
+    far = near
+    for _ in range(rings):
+        far = _extend_one_cell(far)
+    eta_far = sample_grid(far, level_transform, x, y)
+    return np.where(np.isfinite(f), f,
+                    np.where(np.isfinite(eta_far), np.minimum(eta_far - zt, -1e-6), -1.0))
+
+
+def _extend_one_cell(level: np.ndarray, ground=None, min_depth: float = 0.0) -> np.ndarray:
     """Give dry cells next to wet ones the mean level of their wet neighbours,
-    so the level can be interpolated up to the shoreline."""
+    so the level can be interpolated up to the shoreline (with ``ground``, at
+    most ``2 ground - level + 2 min_depth``: the front of water on lower or
+    flat ground stops about half-way)."""
     rows, cols = level.shape
     pad = np.pad(level, 1, constant_values=np.nan)
     total = np.zeros_like(level)
@@ -259,6 +317,11 @@ def _extend_one_cell(level: np.ndarray) -> np.ndarray:
     out = level.copy()
     fill = ~np.isfinite(level) & (count > 0)
     out[fill] = total[fill] / count[fill]
+    if ground is not None:
+        g = np.asarray(ground, float)
+        if g.shape != level.shape:
+            raise ValueError(f"level_ground has shape {g.shape}, the level grid {level.shape}")
+        out[fill] = np.fmin(out[fill], 2 * g[fill] - out[fill] + 2 * min_depth)
     return out
 
 

@@ -2,12 +2,14 @@
 
 One actor per city layer (terrain, buildings, BIM, roads, lakes and rivers,
 sensors) and one per engine layer that draws a grid on the ground (flood
-water, crowd density). The pane sends the whole scene once; after that a frame
-change, a colour mode, a pick or a layer toggle updates the meshes here and
-sends only what changed through a :class:`~viewer.scenestream.SceneStream`
-(the shown cells of each fixed grid, runs of recoloured cells, visibilities),
-which writes it into the browser's existing arrays: no scene rebuild, no new
-WebGL context. The meshes here always hold what the browser shows, so a new
+water, crowd density) as a surface on the terrain
+(:class:`viewer.water.TerrainDrape`). The pane sends the whole scene once;
+after that a frame change, a colour mode, a pick or a layer toggle updates the
+meshes here and sends only what changed through a
+:class:`~viewer.scenestream.SceneStream` (the heights and colour classes of
+the surface vertices that changed, quantised; runs of recoloured cells;
+visibilities), which writes it into the browser's existing arrays: no scene
+rebuild, no new WebGL context. The meshes here always hold what the browser shows, so a new
 session's first scene is right. A click in the view comes back as a ray that
 :meth:`Scene3D.pick` casts into the meshes.
 """
@@ -20,7 +22,7 @@ import panel as pn
 import pyvista as pv
 
 from viewer import transport
-from viewer.scenestream import SceneStream, click_ray, color_runs, encode, pack_surface
+from viewer.scenestream import SceneStream, click_ray, color_runs, encode, quantize, vertex_update
 from viewer.viewmodel import Camera, ViewModel
 
 __all__ = ["Scene3D", "CITY_LAYERS", "FEATURES"]
@@ -34,6 +36,11 @@ FEATURES = ("buildings", "roads", "sensors")
 """Scene blocks whose cells belong to a feature (``<feature>_index`` cell data)."""
 
 _BACKGROUND = (0.06, 0.08, 0.12)
+
+_BELOW_M = 20.0
+"""Surface vertices are sent at most this far below the lowest ground of their mesh."""
+_ABOVE_M = 100.0
+"""... and at most this far above its highest ground."""
 
 
 class Scene3D:
@@ -77,6 +84,9 @@ class Scene3D:
         self.actors: dict = {}
         self.surfaces: dict = {}
         self.shown_cells: dict[str, int] = {}
+        self._vertices: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+        self._quantum: dict[str, tuple[float, float]] = {}
+        self._updates = 0
         for key in CITY_LAYERS:
             self._add_city_layer(key)
         for name in model.layers:
@@ -85,7 +95,8 @@ class Scene3D:
         size = {"width": width} if width else {"sizing_mode": "stretch_width"}
         self.pane = pn.pane.VTK(self.plotter.ren_win, height=height, enable_keybindings=False,
                                 orientation_widget=False, css_classes=["scene3d", own], **size)
-        self.stream = SceneStream(on_click=self._clicked, on_drawn=on_drawn, pane_class=own)
+        self.stream = SceneStream(on_click=self._clicked, on_drawn=on_drawn,
+                                  on_resync=self._resync, pane_class=own)
         self.panel = pn.Column(self.pane, self.stream, margin=0, **size)
         """The pane and its stream, to put in a layout."""
         self._describe_grids()
@@ -121,15 +132,21 @@ class Scene3D:
         self.actors[name].SetVisibility(False)
 
     def _grid_mesh(self, name: str) -> pv.PolyData | None:
-        surface = self.model.layers[name].surface() if self.model.run is not None else None
-        if surface is None:
+        drape = self.model.layers[name].drape() if self.model.run is not None else None
+        if drape is None:
             return None
-        self.surfaces[name] = surface
+        self.surfaces[name] = drape
         self.shown_cells[name] = 0
-        if surface.cells.size == 0:
+        if drape.n_points == 0:
             return _placeholder()
-        mesh = surface.grid()
-        mesh.cell_data["rgb"] = np.zeros((mesh.n_cells, 3), np.uint8)
+        mesh = drape.mesh()
+        low, high = float(drape.ground.min()), float(drape.ground.max())
+        floor = low - _BELOW_M - drape.origin[2]
+        scale = max(0.01, (high - low + _BELOW_M + _ABOVE_M) / 65535)
+        self._quantum[name] = (floor, scale)
+        z = quantize(mesh.points[:, 2], floor, scale)
+        mesh.points[:, 2] = floor + z * scale
+        self._vertices[name] = (z, np.zeros(drape.n_points, np.uint8), 0)
         return mesh
 
     def _update_pipelines(self) -> None:
@@ -178,32 +195,52 @@ class Scene3D:
         if self.model.run is None:
             return
         if set(self.surfaces) != {k for k, v in self.model.layers.items()
-                                  if v.surface() is not None} or any(
-                self.model.layers[k].surface() is not s for k, s in self.surfaces.items()):
+                                  if v.drape() is not None} or any(
+                self.model.layers[k].drape() is not s for k, s in self.surfaces.items()):
             self._replace_grids()
         grids = [g for name in self.surfaces if (g := self._grid_frame(name)) is not None]
         colors = [run for key in FEATURES for run in self._recolor(key)]
         self._send(surfaces=grids, colors=colors, visible=self._grid_visibility())
 
     def _grid_frame(self, name: str) -> dict | None:
-        surface = self.surfaces[name]
-        shown, level, rgb = self.model.layers[name].surface_frame(self.frame)
-        self.shown_cells[name] = int(shown.sum())
-        if surface.cells.size == 0:
+        """Move the vertices of grid ``name`` to the frame; the update of the vertices
+        that changed (None when the grid has none)."""
+        drape = self.surfaces[name]
+        frame = self.model.layers[name].drape_frame(self.frame)
+        self.shown_cells[name] = int(frame.cells)
+        if drape.n_points == 0:
             return None
+        floor, scale = self._quantum[name]
+        z = quantize(drape.heights(frame.height), floor, scale)
+        cls = np.asarray(frame.cls, np.uint8)
         mesh = self.meshes[name]
-        mesh.points = surface.points(shown, level)
-        shown, rgb = shown.ravel()[surface.cells], rgb[surface.cells]
-        mesh.cell_data["rgb"] = rgb
-        return {"actor": self.actors[name].__this__,
-                **pack_surface(shown, level[np.isfinite(level)], rgb[shown], surface.floor)}
+        # new arrays, not in-place edits: the pane keys arrays it has sent by content
+        mesh.points = np.column_stack([mesh.points[:, :2],
+                                       (floor + z * scale).astype(np.float32)])
+        mesh.point_data["rgb"] = drape.colors(cls)
+        old_z, old_cls, base = self._vertices[name]
+        self._updates += 1
+        self._vertices[name] = (z, cls, self._updates)
+        return {"actor": self.actors[name].__this__, "id": self._updates, "base": base,
+                **vertex_update((old_z, old_cls), (z, cls))}
+
+    def _resync(self, actor: str) -> None:
+        """The browser missed an update of a surface: send all its vertices."""
+        for name in self.surfaces:
+            if name in self.actors and self.actors[name].__this__ == actor \
+                    and name in self._vertices:
+                z, cls, _ = self._vertices[name]
+                self._updates += 1
+                self._vertices[name] = (z, cls, self._updates)
+                self._send(surfaces=[{"actor": actor, "id": self._updates, "base": -1,
+                                      **vertex_update(None, (z, cls))}])
 
     def _replace_grids(self) -> None:
         """Another run: its grids replace the old ones (one re-synchronisation)."""
         for name in list(self.surfaces):
             self.plotter.remove_actor(self.actors.pop(name))
             self.meshes.pop(name)
-        self.surfaces, self.shown_cells = {}, {}
+        self.surfaces, self.shown_cells, self._vertices, self._quantum = {}, {}, {}, {}
         for name in self.model.layers:
             self._add_grid_layer(name)
         self.visible = {**dict.fromkeys(self.toggles(), True), **self.visible}
@@ -212,15 +249,13 @@ class Scene3D:
 
     def _describe_grids(self) -> None:
         grids = {}
-        for name, surface in self.surfaces.items():
-            if surface.cells.size == 0:
+        for name, drape in self.surfaces.items():
+            if drape.n_points == 0:
                 continue
-            cx, cy = surface.corners
-            rows, cols = surface.shape
+            floor, scale = self._quantum[name]
             grids[self.actors[name].__this__] = {
-                "rows": rows, "cols": cols, "cells": encode(surface.cells.astype("<u4")),
-                "cx": encode(cx.astype("<f8")), "cy": encode(cy.astype("<f8")),
-                "floor": surface.floor}
+                "n": drape.n_points, "floor": floor, "scale": scale,
+                "palette": encode(drape.palette.astype(np.uint8))}
         self.stream.grids = grids
 
     # -- controls ------------------------------------------------------------

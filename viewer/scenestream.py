@@ -8,18 +8,20 @@ existing vtk.js arrays and renders once:
 
 * ``visible``: actor visibility;
 * ``colors``: runs of changed cells of a per-cell uint8 RGB array;
-* ``surfaces``: for each :meth:`viewer.water.WaterSurface.grid` mesh described
-  in :attr:`SceneStream.grids` (flood water, crowd density), which of its cells
-  are shown (bits), the heights of the corners they touch (uint16 centimetres
-  above the grid's ``floor``, row-major corner order) and their colours (a
-  uint8 index per shown cell into a small ``palette`` of RGB);
+* ``surfaces``: for each :class:`viewer.water.TerrainDrape` mesh described in
+  :attr:`SceneStream.grids` (flood water, crowd density), in order, the
+  vertices whose height or colour class changed since the update numbered
+  ``base`` (bits), their heights (uint16 steps of ``scale`` metres above the
+  grid's ``floor``) and classes (uint8 indices into the grid's ``palette``),
+  each zlib-compressed; or, with ``full``, every vertex. A browser that has
+  not drawn update ``base`` of that mesh asks for a full one (``resync``)
+  instead of drawing a wrong surface (see :func:`vertex_update`);
 * ``frame``: the replay frame the update belongs to, written on the stream's
   element as ``data-frame`` of its ``div.scene-stream-state`` once the browser has drawn it (``data-seq`` counts
   the updates drawn) and reported back to :attr:`SceneStream.on_drawn`.
 
 Updates that arrive while the browser is still drawing are drawn together:
-every colour run and visibility in order, only the newest grid of each actor,
-and one render.
+every colour run, visibility and surface in order, and one render.
 
 A click (not a drag) on the stream's 3D pane comes back to
 :attr:`SceneStream.on_click` as a ray: camera position, focal point, view-up,
@@ -37,7 +39,7 @@ not differences), so applying one twice is harmless.
 from __future__ import annotations
 
 import base64
-
+import zlib
 from typing import Callable
 
 import numpy as np
@@ -46,7 +48,7 @@ import param
 
 from viewer.doclock import locked
 
-__all__ = ["SceneStream", "color_runs", "encode", "click_ray", "pack_surface"]
+__all__ = ["SceneStream", "color_runs", "encode", "click_ray", "vertex_update", "quantize"]
 
 
 def encode(array: np.ndarray) -> str:
@@ -82,40 +84,57 @@ def color_runs(old: np.ndarray, new: np.ndarray) -> dict[str, str] | None:
             "rgb": encode(new[changed].astype(np.uint8))}
 
 
-def pack_surface(shown: np.ndarray, level: np.ndarray, rgb: np.ndarray,
-                 floor: float) -> dict[str, str]:
-    """The ``surfaces`` entry of one grid frame: ``wet`` bits of the shown cells,
-    ``level`` of their corners (uint16 cm above ``floor``) and ``cls``/``palette``
-    colours (an index per shown cell into at most 256 RGB colours).
-
-    Parameters
-    ----------
-    shown : numpy.ndarray
-        bool, one per grid cell.
-    level : numpy.ndarray
-        Local heights of the corners the shown cells touch (finite values only,
-        row-major corner order).
-    rgb : numpy.ndarray
-        uint8 ``(n_shown, 3)``.
-    floor : float
-        The grid's lowest height.
+def quantize(z: np.ndarray, floor: float, scale: float) -> np.ndarray:
+    """Heights as uint16 steps of ``scale`` above ``floor`` (clipped to the range).
 
     Examples
     --------
-    >>> p = pack_surface(np.array([True, False]), np.array([1.0, 1.25]),
-    ...                  np.array([[9, 9, 9]], np.uint8), 1.0)
-    >>> np.frombuffer(base64.b64decode(p["level"]), "<u2").tolist()
-    [0, 25]
+    >>> quantize(np.array([1.0, 1.254, -5.0]), 1.0, 0.01).tolist()
+    [0, 25, 0]
     """
-    rgb = np.asarray(rgb, np.uint8).reshape(-1, 3)
-    key = (rgb[:, 0].astype(np.uint32) << 16) | (rgb[:, 1].astype(np.uint32) << 8) | rgb[:, 2]
-    keys, cls = np.unique(key, return_inverse=True)
-    palette = np.column_stack([keys >> 16, (keys >> 8) & 255, keys & 255]).astype(np.uint8)
-    if len(palette) > 256:
-        raise ValueError(f"rgb: at most 256 colours per grid frame, got {len(palette)}")
-    cm = np.clip(np.rint((np.asarray(level, float) - floor) * 100.0), 0, 65535)
-    return {"wet": encode(np.packbits(shown)), "level": encode(cm.astype("<u2")),
-            "cls": encode(cls.ravel().astype(np.uint8)), "palette": encode(palette)}
+    return np.clip(np.rint((np.asarray(z, float) - floor) / scale), 0, 65535).astype(np.uint16)
+
+
+def vertex_update(old: tuple[np.ndarray, np.ndarray] | None,
+                  new: tuple[np.ndarray, np.ndarray]) -> dict[str, str | bool]:
+    """The ``surfaces`` entry taking a mesh from vertex state ``old`` to ``new``.
+
+    Parameters
+    ----------
+    old : tuple of numpy.ndarray or None
+        ``(z, cls)`` the browser has: uint16 heights and uint8 classes per
+        vertex; None for a full update.
+    new : tuple of numpy.ndarray
+        ``(z, cls)`` to show.
+
+    Returns
+    -------
+    dict
+        ``changed`` (bits, one per vertex, most significant first), ``z``
+        (``<u2``) and ``cls`` (uint8) of the changed vertices; for a full
+        update ``full: True`` and every vertex's ``z`` and ``cls``. Each is
+        zlib-compressed, then base64 (a frame's changes shrink about 3.5 times:
+        classes and changed bits come in long runs).
+
+    Examples
+    --------
+    >>> z, c = np.array([5, 5, 5], np.uint16), np.zeros(3, np.uint8)
+    >>> u = vertex_update((z, c), (np.array([5, 7, 5], np.uint16), c))
+    >>> np.frombuffer(zlib.decompress(base64.b64decode(u["z"])), "<u2").tolist()
+    [7]
+    """
+    z, cls = np.asarray(new[0], np.uint16), np.asarray(new[1], np.uint8)
+    if old is None:
+        return {"full": True, "z": _deflated(z.astype("<u2")), "cls": _deflated(cls)}
+    changed = (z != old[0]) | (cls != old[1])
+    return {"changed": _deflated(np.packbits(changed)), "z": _deflated(z[changed].astype("<u2")),
+            "cls": _deflated(cls[changed])}
+
+
+def _deflated(array: np.ndarray) -> str:
+    """Base64 of the zlib stream of the bytes of ``array`` (the browser inflates it
+    with ``DecompressionStream("deflate")``)."""
+    return base64.b64encode(zlib.compress(np.ascontiguousarray(array).tobytes(), 6)).decode()
 
 
 def click_ray(click: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -160,9 +179,8 @@ class SceneStream(pn.custom.JSComponent):
     delta = param.Dict(default={}, doc="The latest update (see the module docstring).")
 
     grids = param.Dict(default={}, doc="""
-        Actor -> its water grid: ``rows``, ``cols`` of the flood grid, ``cells`` (uint32
-        row-major flood cell of each mesh cell), corner coordinates ``cx`` (cols + 1)
-        and ``cy`` (rows + 1) (float64) and ``floor``, the height of dry points.""")
+        Actor -> its surface: ``n`` vertices, ``floor`` and ``scale`` of its heights
+        (m: height = floor + value * scale) and ``palette`` (uint8 RGB, base64).""")
 
     pane_class = param.String(default="", doc="""
         CSS class of the VTK pane this stream updates and listens to for clicks.""")
@@ -198,51 +216,47 @@ function applyColors(actor, c) {
   }
   arr.modified(); poly.modified();
 }
-const gridCache = new Map();
-function decodeGrid(g) {
-  if (!gridCache.has(g.cells)) {
-    gridCache.set(g.cells, {cells: new Uint32Array(bytes(g.cells).buffer),
-                            cx: new Float64Array(bytes(g.cx).buffer),
-                            cy: new Float64Array(bytes(g.cy).buffer)});
-  }
-  return gridCache.get(g.cells);
+function pointRgb(actor) {
+  const poly = actor.getMapper().getInputData();
+  const pd = poly.getPointData();
+  return [poly, pd.getArrayByName("rgb") || pd.getScalars()];
 }
-function applyWater(actor, w, g) {
-  const {cells, cx, cy} = decodeGrid(g);
-  const cols = g.cols, C = cols + 1;
-  const wet = bytes(w.wet), lev16 = new Uint16Array(bytes(w.level).buffer);
-  const cls = bytes(w.cls), pal = bytes(w.palette);
-  const isWet = (k) => (wet[k >> 3] >> (7 - (k & 7))) & 1;
-  const used = new Uint8Array((g.rows + 1) * C);
-  for (let k = 0; k < cells.length; k++) {
-    if (!isWet(k)) continue;
-    const q = Math.floor(cells[k] / cols) * C + (cells[k] % cols);
-    used[q] = used[q + 1] = used[q + C] = used[q + C + 1] = 1;
+const palettes = new Map();
+async function inflate(b64) {
+  const stream = new Blob([bytes(b64)]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+async function decode(delta) {
+  // a copy of the update with its surfaces inflated (in the order they came)
+  const d = {...delta, surfaces: (delta.surfaces || []).map(w => ({...w}))};
+  for (const w of d.surfaces) {
+    const [z, cls, changed] = await Promise.all(
+      [inflate(w.z), inflate(w.cls), w.full ? null : inflate(w.changed)]);
+    w.z = new Uint16Array(z.buffer); w.cls = cls; w.changed = changed;
   }
-  const level = new Float32Array(used.length);
-  for (let q = 0, n = 0; q < level.length; q++) if (used[q]) level[q] = g.floor + lev16[n++] / 100;
-  const [poly, arr] = cellRgb(actor); const rgb = arr.getData();
+  return d;
+}
+function applySurface(actor, w, g) {
+  // heights and colours of the changed vertices (all of them for a full update)
+  if (!palettes.has(g.palette)) palettes.set(g.palette, bytes(g.palette));
+  const pal = palettes.get(g.palette);
+  const z = w.z, cls = w.cls;
+  const [poly, arr] = pointRgb(actor); const rgb = arr.getData();
   const pts = poly.getPoints().getData();
-  for (let k = 0, n = 0; k < cells.length; k++) {
-    const r = Math.floor(cells[k] / cols), c = cells[k] % cols, b = 12 * k;
-    if (isWet(k)) {
-      const ij = [[r + 1, c], [r + 1, c + 1], [r, c + 1], [r, c]];
-      for (let v = 0; v < 4; v++) {
-        const [i, j] = ij[v];
-        pts[b + 3 * v] = cx[j]; pts[b + 3 * v + 1] = cy[i]; pts[b + 3 * v + 2] = level[i * C + j];
-      }
-      const p = 3 * cls[n];
-      rgb[3 * k] = pal[p]; rgb[3 * k + 1] = pal[p + 1]; rgb[3 * k + 2] = pal[p + 2];
-      n++;
-    } else {
-      for (let v = 0; v < 4; v++) {
-        pts[b + 3 * v] = cx[c]; pts[b + 3 * v + 1] = cy[r]; pts[b + 3 * v + 2] = g.floor;
-      }
-    }
+  const set = (v, n) => {
+    pts[3 * v + 2] = g.floor + z[n] * g.scale;
+    const p = 3 * cls[n];
+    rgb[3 * v] = pal[p]; rgb[3 * v + 1] = pal[p + 1]; rgb[3 * v + 2] = pal[p + 2];
+  };
+  if (w.full) {
+    for (let v = 0; v < g.n; v++) set(v, v);
+  } else {
+    const bits = w.changed;
+    for (let v = 0, n = 0; v < g.n; v++) if ((bits[v >> 3] >> (7 - (v & 7))) & 1) set(v, n++);
   }
   poly.getPoints().modified(); arr.modified(); poly.modified();
 }
-function apply(doc, batch, grids) {
+function apply(doc, batch, grids, model, state) {
   const ptrs = new Set();
   for (const d of batch) {
     Object.keys(d.visible || {}).forEach(p => ptrs.add(p));
@@ -255,13 +269,23 @@ function apply(doc, batch, grids) {
     if (!a) return false;
     actors[ptr] = a; owner = m;
   }
-  const newest = new Map();
   for (const d of batch) {
     for (const [ptr, v] of Object.entries(d.visible || {})) actors[ptr].setVisibility(v);
     for (const c of d.colors || []) applyColors(actors[c.actor], c);
-    for (const w of d.surfaces || []) newest.set(w.actor, w);
+    for (const w of d.surfaces || []) {
+      const have = state.drawn.get(w.actor);
+      if (!w.full && have !== undefined && have !== w.base) {
+        // an update in between was missed: ask for the whole surface once
+        if (!state.asked.has(w.actor)) {
+          state.asked.add(w.actor); model.send_msg({resync: w.actor});
+        }
+        continue;
+      }
+      if (w.full) state.asked.delete(w.actor);
+      applySurface(actors[w.actor], w, grids[w.actor]);
+      state.drawn.set(w.actor, w.id);
+    }
   }
-  for (const [ptr, w] of newest) applyWater(actors[ptr], w, grids[ptr]);
   if (owner) {
     owner.renderer_el.getRenderer().resetCameraClippingRange();
     owner.renderer_el.getRenderWindow().render();
@@ -341,12 +365,14 @@ export function render({ model, view }) {
     if (ready || ++guardTries > 300) clearInterval(guard);
   }, 100);
   let queue = []; let timer = null; let tries = 0;
+  // per surface: the number of the last update drawn, and whether a full one was asked for
+  const state = {drawn: new Map(), asked: new Set()};
   const doc = view.model.document;
   function drain() {
     timer = null;
     if (!queue.length) return;
     const batch = queue;
-    if (!apply(doc, batch, model.grids)) {
+    if (!apply(doc, batch, model.grids, model, state)) {
       if (++tries < 120) timer = setTimeout(drain, 250);   // scene not built yet
       return;
     }
@@ -357,11 +383,15 @@ export function render({ model, view }) {
     if (last.frame !== undefined) model.send_msg({drawn: last.frame});
     if (queue.length && !timer) timer = setTimeout(drain, 0);
   }
+  let inflating = Promise.resolve();
   function push() {
     // after the next paint: the numbers that came in the same message show first
     if (model.delta && model.delta.seq) {
-      queue.push(model.delta);
-      if (!timer) timer = requestAnimationFrame(() => setTimeout(drain, 0));
+      const delta = model.delta;
+      inflating = inflating.then(() => decode(delta)).then((d) => {
+        queue.push(d);
+        if (!timer) timer = requestAnimationFrame(() => setTimeout(drain, 0));
+      }).catch((e) => console.error("scene stream: an update could not be read", e));
     }
   }
   model.on("delta", push);
@@ -371,22 +401,27 @@ export function render({ model, view }) {
 """
 
     def __init__(self, on_click: Callable[[dict], None] | None = None,
-                 on_drawn: Callable[[int], None] | None = None, **params) -> None:
+                 on_drawn: Callable[[int], None] | None = None,
+                 on_resync: Callable[[str], None] | None = None, **params) -> None:
         params.setdefault("width", 0)
         params.setdefault("height", 0)
         params.setdefault("margin", 0)
         super().__init__(**params)
         self.on_click = on_click
         self.on_drawn = on_drawn
+        self.on_resync = on_resync
 
     def _handle_msg(self, data) -> None:
-        """Browser messages: a ``click`` in the view, a ``drawn`` frame."""
+        """Browser messages: a ``click`` in the view, a ``drawn`` frame, a surface
+        to ``resync`` (send whole)."""
         if not isinstance(data, dict):
             return
         if "click" in data and self.on_click is not None:
             locked(self.on_click, data["click"])
         if "drawn" in data and self.on_drawn is not None:
             locked(self.on_drawn, int(data["drawn"]))
+        if "resync" in data and self.on_resync is not None:
+            locked(self.on_resync, str(data["resync"]))
 
     def send(self, delta: dict) -> None:
         """Send one update (keys ``visible``, ``colors``, ``surfaces``, ``frame``)."""

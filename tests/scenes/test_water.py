@@ -142,3 +142,34 @@ def test_the_level_follows_the_models_own_ground_when_given():
     assert np.allclose(np.asarray(w.points)[w.point_data["depth"] == 0, 0], 12.5, atol=1e-4)
     with pytest.raises(ValueError, match="depth_elevation"):
         water_surface(z, depth, T, depth_elevation=model_ground[:3])
+
+
+def test_a_front_on_flat_ground_ends_at_the_edge_of_the_wet_cells():
+    z = np.full((ROWS, COLS), 4.0)
+    depth = np.zeros((ROWS, COLS))
+    depth[5:9, 4:20] = 0.3                  # 4 x 16 wet cells of water spreading on flat ground
+    w = water_surface(z, depth, T, origin=(X0, Y0, 0.0))
+    pts = np.asarray(w.points, float)
+    # the water ends about half-way between the last wet and the first dry cell centre
+    # (not one cell further, where the neighbours' level would carry it on flat ground)
+    wet_x = np.array([4, 20]) * CELL                        # x of the wet cells' outer edges
+    assert pts[:, 0].min() == pytest.approx(wet_x[0], abs=0.1 * CELL)
+    assert pts[:, 0].max() == pytest.approx(wet_x[1], abs=0.1 * CELL)
+    cells = 4 * 16 * CELL ** 2
+    # the surface joins cell centres: it lacks half a cell round the edge of the cells,
+    # and its edge runs a tenth of a cell from the cells' edge at most
+    assert abs(_area(w) - cells) < 0.1 * CELL * 2 * (4 + 16) * CELL
+    wet = w.point_data["depth"] > 0
+    assert np.allclose(w.point_data["level"][wet], 4.3, atol=1e-5)
+
+
+def test_water_height_is_the_level_above_the_ground_and_negative_where_dry():
+    from scenes.water import water_height
+    level = np.array([[np.nan, 2.0, 2.0, np.nan]])
+    t = Affine(1, 0, 0, 0, -1, 1)
+    ground = np.array([1.5, 1.0, 1.0, 1.0])
+    h = water_height(level, t, [0.5, 1.5, 2.5, 3.5], [0.5] * 4, ground, spacing=1.0,
+                     level_ground=ground[None, :])
+    # dry cells west (ground 1.5 m, under the level: a front) and east (flat ground)
+    assert h[1:3].tolist() == [1.0, 1.0] and h[0] < 0 and h[3] < 0
+    assert h[3] == pytest.approx(-1.0 + 0.02)                  # 2 ground - level + 2 min_depth

@@ -1,9 +1,10 @@
 """In-place scene updates: runs of changed cells, absolute updates, a sequence number."""
 import base64
+import zlib
 
 import numpy as np
 
-from viewer.scenestream import SceneStream, click_ray, color_runs, encode, pack_surface
+from viewer.scenestream import SceneStream, click_ray, color_runs, encode, quantize, vertex_update
 
 
 def decode(text, dtype):
@@ -41,20 +42,52 @@ def test_every_send_is_a_new_numbered_update():
     assert decode(encode(np.array([1.5], "<f4")), "<f4")[0] == 1.5
 
 
-def test_a_grid_frame_is_packed_small_and_exact():
+def inflate(text, dtype):
+    return np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype)
+
+
+def apply(state, update):
+    """What the browser does with a surface update: set the changed vertices."""
+    z, cls = state[0].copy(), state[1].copy()
+    new_z, new_cls = inflate(update["z"], "<u2"), inflate(update["cls"], np.uint8)
+    if update.get("full"):
+        return new_z.copy(), new_cls.copy()
+    changed = np.unpackbits(inflate(update["changed"], np.uint8))[:z.size].astype(bool)
+    z[changed], cls[changed] = new_z, new_cls
+    return z, cls
+
+
+def test_surface_updates_carry_only_changed_vertices_and_rebuild_each_frame():
     rng = np.random.default_rng(1)
-    shown = rng.random(1000) < 0.3
-    level = 20.0 + rng.random(400) * 5
-    colors = np.array([[10, 20, 30], [40, 50, 60], [70, 80, 90]], np.uint8)
-    rgb = colors[rng.integers(0, 3, shown.sum())]
-    p = pack_surface(shown, level, rgb, floor=19.5)
-    assert (np.unpackbits(decode(p["wet"], np.uint8))[:1000] == shown).all()
-    back = 19.5 + decode(p["level"], "<u2") / 100
-    assert np.abs(back - level).max() <= 0.005                  # centimetres
-    palette = decode(p["palette"], np.uint8).reshape(-1, 3)
-    assert (palette[decode(p["cls"], np.uint8)] == rgb).all() and len(palette) == 3
-    raw = shown.sum() * 3 + level.size * 4                     # what float32 + RGB would send
-    assert len(base64.b64decode(p["cls"])) + len(base64.b64decode(p["level"])) < 0.6 * raw
+    n = 5000
+    frames = []
+    level = np.full(n, -1.0)
+    for _ in range(6):                            # water spreading over a fifth more each time
+        grow = rng.random(n) < 0.2
+        level = np.where(grow | (level > 0), np.abs(level) + rng.random(n) * 0.1, level)
+        frames.append((quantize(level, -20.0, 0.01), (level > 0.5).astype(np.uint8)))
+    browser = frames[0]
+    for old, new in zip(frames, frames[1:]):
+        u = vertex_update(old, new)
+        browser = apply(browser, u)
+        assert (browser[0] == new[0]).all() and (browser[1] == new[1]).all()
+        changed = ((old[0] != new[0]) | (old[1] != new[1])).sum()
+        assert inflate(u["z"], "<u2").size == changed                # one per changed vertex
+        assert inflate(u["cls"], np.uint8).size == changed
+        assert inflate(u["changed"], np.uint8).size == -(-n // 8)   # one bit per vertex
+        raw = 3 * changed + n / 8
+        assert sum(len(base64.b64decode(u[k])) for k in ("z", "cls", "changed")) < raw
+    full = vertex_update(None, frames[-1])
+    assert full["full"] and (apply((np.zeros(n, np.uint16), np.zeros(n, np.uint8)), full)[0]
+                             == frames[-1][0]).all()
+    assert inflate(vertex_update(frames[2], frames[2])["z"], "<u2").size == 0   # no change
+
+
+def test_heights_are_quantised_to_the_step_within_the_range():
+    z = np.array([-30.0, -20.0, 1.234, 700.0])
+    q = quantize(z, -20.0, 0.01)
+    assert q.dtype == np.uint16 and q.tolist() == [0, 0, 2123, 65535]
+    assert abs(-20.0 + q[2] * 0.01 - 1.234) <= 0.005
 
 
 def test_a_click_is_a_ray_through_the_pixel():

@@ -14,7 +14,8 @@ A layer says what its engine adds to the one screen, all optional:
   closed), each with a :class:`Legend`;
 * a *grid layer* on the ground (:meth:`Layer.surface`, :meth:`Layer.surface_frame`):
   a fixed grid of cells of which each frame shows some, at a height and in a
-  colour (flood water; crowd density); also drawn on the 2D map
+  colour (flood water; crowd density), drawn in 3D as a surface on the terrain
+  (:meth:`Layer.drape`, :meth:`Layer.drape_frame`) and on the 2D map
   (:meth:`Layer.map_image`);
 * building information over the run (:meth:`Layer.building_info`);
 * what-if controls (:meth:`Layer.whatif_controls`) and the scenario changes they ask for.
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 if TYPE_CHECKING:   # pragma: no cover
-    from viewer.water import WaterSurface
+    from viewer.water import DrapeFrame, TerrainDrape, WaterSurface
 
 __all__ = ["Layer", "Kpi", "Legend", "Control", "register", "layer_class", "engines_of",
            "build_layers", "RGB"]
@@ -179,6 +180,15 @@ class Layer:
         """Shown cells (bool ``(rows, cols)``), corner heights (local, ``(rows + 1,
         cols + 1)``, NaN where unused) and colour of every cell (uint8
         ``(rows * cols, 3)``) at frame ``i``."""
+        return None
+
+    def drape(self) -> "TerrainDrape | None":
+        """The grid as the 3D view draws it: a fixed mesh on the terrain (None: no grid)."""
+        return None
+
+    def drape_frame(self, i: int) -> "DrapeFrame | None":
+        """Heights above the ground and colour classes of the :meth:`drape`'s vertices
+        at frame ``i``."""
         return None
 
     def map_image(self, i: int) -> tuple[np.ndarray, tuple[float, float, float, float]] | None:

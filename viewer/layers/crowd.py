@@ -2,9 +2,12 @@
 left by each, the crowd KPIs, and the close-an-exit / attendance what-ifs.
 
 The crowd grid (``run.crowd``: ``density (time, y, x)`` in persons/m2) is drawn
-as flood water is, a fixed grid of cells of which each frame shows the occupied
-ones, lifted :data:`LIFT_M` above the ground and coloured by density class;
-exit cells are always shown in :data:`EXIT_COLOR`.
+as flood water is, a fixed mesh on the terrain over the cells ever occupied
+(:class:`viewer.water.TerrainDrape`, at the crowd grid's resolution or the
+terrain's, whichever is finer): each frame lifts the vertices of the occupied
+cells :data:`LIFT_M` above the ground and sinks the others as far below it, so
+the edge of the crowd runs half-way between them; vertices take the colour of
+their cell's density class; exit cells are always shown in :data:`EXIT_COLOR`.
 
 Examples
 --------
@@ -20,7 +23,7 @@ import panel as pn
 
 from viewer import palette
 from viewer.layers import Control, Kpi, Layer, Legend, register
-from viewer.water import WaterSurface
+from viewer.water import DrapeFrame, TerrainDrape, WaterSurface
 
 __all__ = ["CrowdLayer", "DENSITY_BREAKS", "DENSITY_COLORS", "EXIT_COLOR", "LIFT_M",
            "crowd_settings", "crowd_changes"]
@@ -94,6 +97,7 @@ class CrowdLayer(Layer):
     def __init__(self, model) -> None:
         super().__init__(model)
         self._surface: WaterSurface | None = None
+        self._drape: TerrainDrape | None = None
         self._density: tuple[int, np.ndarray] | None = None
         cfg = crowd_settings(getattr(model.run, "scenario", None))
         self.alert = float(getattr(cfg, "density_alert", 4.0))
@@ -139,6 +143,31 @@ class CrowdLayer(Layer):
             self._surface = WaterSurface(ground, x, y, tuple(self.model.origin),
                                          threshold=0.0, cells=np.flatnonzero(ever))
         return self._surface
+
+    def drape(self) -> TerrainDrape:
+        """The crowd surface the 3D view draws (exits in the last colour)."""
+        if self._drape is None:
+            s = self.surface()
+            crowd = self.data
+            ever = np.zeros(s.shape, bool)
+            ever.ravel()[s.cells] = True
+            self._drape = TerrainDrape.on_terrain(
+                self.model.city.terrain, self.model.scene.blocks.get("terrain"),
+                crowd["x"].to_numpy(), crowd["y"].to_numpy(), s.ground, ever,
+                tuple(self.model.origin), palette=DENSITY_COLORS + (EXIT_COLOR,))
+        return self._drape
+
+    def drape_frame(self, i: int) -> DrapeFrame:
+        """Vertices of occupied cells and exits :data:`LIFT_M` above the ground, the
+        others as far below; each vertex in its cell's density class."""
+        drape = self.drape()
+        shown = self.shown(i)
+        inside = drape.at_cells(shown) > 0
+        cls = np.searchsorted(np.asarray(DENSITY_BREAKS), np.nan_to_num(
+            drape.at_cells(self.density(i))), side="right")
+        cls = np.where(drape.at_cells(self.exit_mask()) > 0, len(DENSITY_COLORS), cls)
+        return DrapeFrame(np.where(inside, LIFT_M, -LIFT_M), cls.astype(np.uint8),
+                          int(shown.sum()))
 
     def shown(self, i: int) -> np.ndarray:
         """Boolean ``(y, x)``: occupied cells and exits at frame ``i``."""

@@ -16,9 +16,13 @@ import pyvista as pv
 
 from viewer import palette
 from viewer.layers import Control, Kpi, Layer, Legend, register
-from viewer.water import WaterSurface
+from viewer.water import DrapeFrame, TerrainDrape, WaterSurface
 
-__all__ = ["FloodLayer", "variant_changes", "flood_settings", "RETURN_PERIODS"]
+__all__ = ["FloodLayer", "variant_changes", "flood_settings", "RETURN_PERIODS", "WATER_LIFT_M"]
+
+WATER_LIFT_M = 0.05
+"""Water on screen is drawn at least this high above the ground (m), so a thin sheet
+does not flicker against the terrain in the depth buffer."""
 
 RETURN_PERIODS = {"as recorded": None, "2 years": 2, "5 years": 5, "10 years": 10,
                   "20 years": 20, "50 years": 50, "100 years": 100}
@@ -97,6 +101,8 @@ class FloodLayer(Layer):
         self.road_closed_depth = float(getattr(impacts, "road_closed_depth_m", 0.3))
         self.building_flooded_depth = float(getattr(impacts, "building_flooded_depth_m", 0.15))
         self._surface: WaterSurface | None = None
+        self._ever: np.ndarray | None = None
+        self._drape: TerrainDrape | None = None
         self._depth: tuple[int, np.ndarray] | None = None
 
     # -- the water grid ------------------------------------------------------------
@@ -121,7 +127,32 @@ class FloodLayer(Layer):
             origin = tuple(self.model.origin)
             ever = WaterSurface(ground, x, y, origin).wet(np.nan_to_num(peak.to_numpy()))
             self._surface = WaterSurface(ground, x, y, origin, cells=np.flatnonzero(ever))
+            self._ever = ever
         return self._surface
+
+    def drape(self) -> TerrainDrape:
+        """The water surface the 3D view draws: a mesh on the terrain's vertices over
+        the ever-wet cells, coloured by depth class."""
+        if self._drape is None:
+            s = self.surface()
+            flood = self.data
+            self._drape = TerrainDrape.on_terrain(
+                self.model.city.terrain, self.model.scene.blocks.get("terrain"),
+                flood["x"].to_numpy(), flood["y"].to_numpy(), s.ground, self._ever,
+                tuple(self.model.origin), palette=palette.DEPTH_COLORS, lift=WATER_LIFT_M)
+        return self._drape
+
+    def drape_frame(self, i: int) -> DrapeFrame:
+        """Water height above the ground at the drape's vertices at frame ``i`` (the
+        level of the wet cells interpolated to the vertices, below the ground where
+        dry) and the depth class of each vertex (dry ones the shallowest)."""
+        d = self.depth(i)
+        s = self.surface()
+        wet = s.wet(d)
+        h = self.drape().water_height(np.where(wet, s.ground + d, np.nan), s.ground,
+                                      min_depth=s.threshold)
+        cls = np.searchsorted(np.asarray(palette.DEPTH_BREAKS), np.maximum(h, 0.0), side="right")
+        return DrapeFrame(h, cls.astype(np.uint8), int(wet.sum()))
 
     def surface_frame(self, i: int):
         d = self.depth(i)
