@@ -114,6 +114,8 @@ def test_a_lake_is_flat_at_its_level():
     z = drape.heights(h)
     np.testing.assert_allclose(z[wet], LEVEL, atol=1e-9)
     assert (z[~wet] < drape.ground[~wet]).all()                 # dry: under the ground
+    parked = drape.ground[~wet] - z[~wet] == 1.0                # far from the water: 1 m down
+    assert 0 < parked.sum() < (~wet).sum()
 
 
 def test_the_shoreline_lies_where_the_ground_reaches_the_level():
@@ -197,7 +199,7 @@ def test_the_drape_shares_the_terrain_mesh_and_subdivides_it_for_a_finer_grid():
     coarse = TerrainDrape.on_terrain(raster, terrain, cx, cy, None, np.ones((3, 4), bool),
                                      origin)
     assert coarse.spacing == 8.0
-    local = coarse.points(np.zeros(coarse.n_points))
+    local = (np.column_stack([coarse.x, coarse.y, coarse.ground]) - origin).astype(np.float32)
     ter = np.asarray(terrain.points)
     key = {tuple(p) for p in np.round(ter, 3)}
     assert all(tuple(p) in key for p in np.round(local, 3))
@@ -208,7 +210,7 @@ def test_the_drape_shares_the_terrain_mesh_and_subdivides_it_for_a_finer_grid():
     fine = TerrainDrape.on_terrain(raster, terrain, fx, fy, None, np.ones((40, 56), bool),
                                    origin)
     assert fine.spacing == 1.0
-    pts = fine.points(np.zeros(fine.n_points)).astype(float)
+    pts = np.column_stack([fine.x, fine.y, fine.ground]) - origin
     _, closest = terrain.find_closest_cell(pts, return_closest_point=True)
     assert np.abs(closest - pts).max() < 1e-3
 
