@@ -77,6 +77,7 @@ class Demand:
                                                        "arrive", "unserved")}
         self.group_row = np.zeros(0, np.int64)
         self.group_dest = np.zeros(0, np.int64)
+        self.group_last = np.zeros(0, np.int64)       # packet each group last entered (-1)
 
     @property
     def n_groups(self) -> int:
@@ -142,6 +143,7 @@ class Demand:
         self.group_row = np.concatenate([self.group_row, np.repeat(
             np.arange(self.rows["origin"].size - n, self.rows["origin"].size), nbins)])
         self.group_dest = np.concatenate([self.group_dest, np.repeat(di, nbins)])
+        self.group_last = np.concatenate([self.group_last, np.full(total, -1, np.int64)])
         return new
 
     def kernel_rows(self) -> tuple:
@@ -154,7 +156,7 @@ class Demand:
         """The group arrays as the tuple :func:`kernels.advance_steps` takes."""
         g = self.groups
         return (self.group_dest, g["demanded"], g["depart"], g["arrived"], g["arrive"],
-                g["unserved"])
+                g["unserved"], self.group_last)
 
     def trips(self) -> pd.DataFrame:
         """One row per trip group that has departed: mean depart/arrive times and counts.

@@ -18,8 +18,9 @@ queue per origin node): a packet is a fractional number of vehicles of one trip
 group (origin, destination, departure interval) bound for one outgoing link of
 the node ahead. The curves time the flows; the packets say where the vehicles
 at the head of a link are heading, which gives the node model its turning
-flows. Routing is destination-based: ``frac[d, l]`` is the share of vehicles
-for destination ``d`` that should take link ``l``; each new packet takes one
+flows. Routing is destination-based: ``frac[d, s]`` is the share of vehicles
+for destination ``d`` that should take the link in slot ``s`` (position in
+``out_links``); each new packet takes one
 link whole, the one furthest behind its share (so packets are not shattered
 over the alternatives).
 
@@ -89,29 +90,29 @@ def _queue_node(q, route):
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _append(q, g, amount, t, queues, pool, cohort_s, g_dest, route):
-    """Put ``amount`` vehicles of group ``g`` at the tail of queue ``q``.
+def _append(q, g, d, amount, t, queues, pool, cohort_s, g_last, route):
+    """Put ``amount`` vehicles of group ``g`` (destination index ``d``) at the tail of queue ``q``.
 
     Vehicles entering a queue within ``cohort_s`` of each other form one
     *cohort*: in it, vehicles of the same group share one packet (their order
     inside the cohort is not kept; the curves, not the packets, time the flows).
+    The packet a group last entered (``g_last``) is found at once: when it is
+    still in this queue's open cohort the vehicles join it (no walk along the
+    cohort, whose length grows with the flow).
     """
     head, tail, qcount, coh_head, coh_t = queues
-    pg, pc, pnext, free, nfree, pturn = pool
+    pg, pc, pnext, free, nfree, pturn, pq, pstamp, pdest = pool
     tl = tail[q]
     is_open = coh_head[q] >= 0 and t - coh_t[q] < cohort_s
     if is_open:
-        p = tl if pg[tl] == g else coh_head[q]
-        while p >= 0:
-            if pg[p] == g:
-                pc[p] += amount
-                qcount[q] += amount
-                deg = route[3][_queue_node(q, route) + 1] - route[3][_queue_node(q, route)]
-                if pturn[p] < deg:
-                    route[1][g_dest[g], route[4][route[3][_queue_node(q, route)] + pturn[p]]] \
-                        += amount
-                return
-            p = pnext[p]
+        p = g_last[g]
+        if p >= 0 and pg[p] == g and pq[p] == q and pc[p] > 0.0 and pstamp[p] == coh_t[q]:
+            pc[p] += amount
+            qcount[q] += amount
+            deg = route[3][_queue_node(q, route) + 1] - route[3][_queue_node(q, route)]
+            if pturn[p] < deg:
+                route[1][d, route[3][_queue_node(q, route)] + pturn[p]] += amount
+            return
     if nfree[0] == 0:
         raise RuntimeError("traffic kernels: vehicle packet pool exhausted")
     nfree[0] -= 1
@@ -119,7 +120,9 @@ def _append(q, g, amount, t, queues, pool, cohort_s, g_dest, route):
     pg[p] = g
     pc[p] = amount
     pnext[p] = -1
-    pturn[p] = choose_turn(_queue_node(q, route), g_dest[g], amount, route)
+    pq[p] = q
+    pdest[p] = d
+    pturn[p] = choose_turn(_queue_node(q, route), d, amount, route)
     if tl >= 0:
         pnext[tl] = p
     else:
@@ -129,13 +132,15 @@ def _append(q, g, amount, t, queues, pool, cohort_s, g_dest, route):
     if not is_open:
         coh_head[q] = p
         coh_t[q] = t
+    pstamp[p] = coh_t[q]
+    g_last[g] = p
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _unlink(q, p, prev, queues, pool):
     """Remove packet ``p`` (after ``prev``, -1 at the head) from queue ``q``; return next."""
     head, tail, qcount, coh_head, coh_t = queues
-    pg, pc, pnext, free, nfree, pturn = pool
+    pg, pc, pnext, free, nfree, pturn, pq, pstamp, pdest = pool
     nxt = pnext[p]
     if prev < 0:
         head[q] = nxt
@@ -177,7 +182,7 @@ def _generate(t, h, dem, groups, route, queues, pool, cohort_s):
     at the step's midpoint, like every arrival.
     """
     orig, dsti, t0, t1, flow, goff, nbins, bin_s, n_q, phase, order = dem
-    g_dest, g_dem, g_dep, g_arr, g_arr_t, g_uns = groups
+    g_dest, g_dem, g_dep, g_arr, g_arr_t, g_uns, g_last = groups
     frac, out_ptr, out_links, n_links = route[0], route[3], route[4], route[6]
     for i in range(order.size):
         r = order[i]
@@ -194,7 +199,7 @@ def _generate(t, h, dem, groups, route, queues, pool, cohort_s):
         d = dsti[r]
         routable = False
         for e in range(out_ptr[o], out_ptr[o + 1]):
-            if frac[d, out_links[e]] > 0.0:
+            if frac[d, e] > 0.0:
                 routable = True
                 break
         for k in range(k0, k1):
@@ -203,7 +208,7 @@ def _generate(t, h, dem, groups, route, queues, pool, cohort_s):
             g_dem[g] += size
             g_dep[g] += size * (t + 0.5 * h)
             if routable:
-                _append(n_links + o, g, size, t, queues, pool, cohort_s, g_dest, route)
+                _append(n_links + o, g, d, size, t, queues, pool, cohort_s, g_last, route)
             else:
                 g_uns[g] += size
 
@@ -238,12 +243,12 @@ def _link_flows(t, h, k, k_reg, t_reg, dt, links, nup, ndn, hoff, hlen, hist_up,
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _turn(n, p, pool, g_dest, route):
     """Packet ``p``'s outgoing slot at node ``n``, chosen again if its link left the routes."""
-    pg, pc, pnext, free, nfree, pturn = pool
+    pg, pc, pnext, free, nfree, pturn, pq, pstamp, pdest = pool
     frac, out_ptr, out_links = route[0], route[3], route[4]
     deg = out_ptr[n + 1] - out_ptr[n]
     e = pturn[p]
-    d = g_dest[pg[p]]
-    if e < deg and frac[d, out_links[out_ptr[n] + e]] <= 0.0:
+    d = pdest[p]
+    if e < deg and frac[d, out_ptr[n] + e] <= 0.0:
         e = choose_turn(n, d, pc[p], route)
         pturn[p] = e
     elif e == deg + 1:
@@ -255,7 +260,7 @@ def _turn(n, p, pool, g_dest, route):
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _turns(n, i_q, s_i, sij, head, pool, g_dest, route):
     """Add the head segment ``s_i`` of queue ``i_q`` to ``sij`` by outgoing slot."""
-    pg, pc, pnext, free, nfree, pturn = pool
+    pg, pc, pnext, free, nfree, pturn, pq, pstamp, pdest = pool
     rem = s_i
     p = head[i_q]
     while p >= 0 and rem > 0.0:
@@ -318,18 +323,24 @@ def _node_split(n_in, n_out, sij, cap_i, rt, alpha, active, done, s_tot):
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _move(n, i_q, s_i, alpha, d_out, t, queues, pool, groups, route, inflow, cohort_s, t_mid,
-          min_packet):
+def _move(n, i_q, s_i, alpha, sij_i, budget, d_out, t, queues, pool, groups, route, inflow,
+          cohort_s, t_mid, min_packet):
     """Move the share ``alpha`` of the head segment of queue ``i_q``; return vehicles moved.
 
-    A packet that would keep fewer than ``min_packet`` vehicles moves whole
-    (a congested approach would otherwise leave ever smaller remainders).
+    Each turn ``e`` gets ``alpha * sij_i[e]`` (the node model's turning flow);
+    its vehicles move in FIFO order within the head segment, whole packets
+    first, so at most one packet per turn is split (moving ``alpha`` of every
+    packet would split them all, and a congested approach would multiply the
+    packets at every step). A packet that would keep fewer than ``min_packet``
+    vehicles moves whole.
     """
     head, tail, qcount, coh_head, coh_t = queues
-    pg, pc, pnext, free, nfree, pturn = pool
-    g_dest, g_dem, g_dep, g_arr, g_arr_t, g_uns = groups
+    pg, pc, pnext, free, nfree, pturn, pq, pstamp, pdest = pool
+    g_dest, g_dem, g_dep, g_arr, g_arr_t, g_uns, g_last = groups
     o0 = route[3][n]
     out_links = route[4]
+    for e in range(d_out + 2):
+        budget[e] = alpha * sij_i[e]
     rem = s_i
     moved = 0.0
     prev = -1
@@ -337,15 +348,16 @@ def _move(n, i_q, s_i, alpha, d_out, t, queues, pool, groups, route, inflow, coh
     while p >= 0 and rem > 0.0:
         a = min(pc[p], rem)
         rem -= a
-        m = alpha * a
-        if pc[p] - m <= min_packet:
-            m = pc[p]
-        if m <= 0.0:
+        e = pturn[p]
+        m = min(a, budget[e])
+        if m <= 1e-12 * a:
             prev = p
             p = pnext[p]
             continue
+        if pc[p] - m <= min_packet:
+            m = pc[p]
+        budget[e] -= m
         g = pg[p]
-        e = pturn[p]
         if e == d_out:
             g_arr[g] += m
             g_arr_t[g] += m * t_mid
@@ -353,7 +365,7 @@ def _move(n, i_q, s_i, alpha, d_out, t, queues, pool, groups, route, inflow, coh
             g_uns[g] += m
         else:
             j = out_links[o0 + e]
-            _append(j, g, m, t, queues, pool, cohort_s, g_dest, route)
+            _append(j, g, pdest[p], m, t, queues, pool, cohort_s, g_last, route)
             inflow[j] += m
         moved += m
         qcount[i_q] -= m
@@ -373,7 +385,7 @@ def _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, route, inf
     in_ptr, in_links, out_ptr, out_links = net
     head, qcount = queues[0], queues[2]
     g_dest = groups[0]
-    sij, cap_i, s_in, alpha, rt, q_in, active, done, s_tot = scratch
+    sij, cap_i, s_in, alpha, rt, q_in, active, done, s_tot, budget = scratch
     n_nodes = out_ptr.size - 1
     t_mid = t + 0.5 * h
     for n in range(n_nodes):
@@ -405,8 +417,8 @@ def _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, route, inf
         _node_split(n_in, d_out, sij[:n_in, :d_out + 2], cap_i, rt, alpha, active, done, s_tot)
         for i in range(n_in):
             if alpha[i] > 0.0:
-                moved = _move(n, q_in[i], s_in[i], alpha[i], d_out, t, queues, pool, groups,
-                              route, inflow, cohort_s, t_mid, min_packet)
+                moved = _move(n, q_in[i], s_in[i], alpha[i], sij[i], budget, d_out, t, queues,
+                              pool, groups, route, inflow, cohort_s, t_mid, min_packet)
                 if q_in[i] < n_links:
                     outflow[q_in[i]] += moved
 
@@ -422,7 +434,8 @@ def _scratch(net):
         max_out = max(max_out, out_ptr[n + 1] - out_ptr[n])
     return (np.zeros((max_in, max_out + 2)), np.zeros(max_in), np.zeros(max_in),
             np.zeros(max_in), np.zeros(max_out + 2), np.zeros(max_in, np.int64),
-            np.zeros(max_in, np.bool_), np.zeros(max_out + 2, np.bool_), np.zeros(max_in))
+            np.zeros(max_in, np.bool_), np.zeros(max_out + 2, np.bool_), np.zeros(max_in),
+            np.zeros(max_out + 2))
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -57,6 +57,16 @@ def _factor(factor, size: int, what: str) -> np.ndarray:
     return f
 
 
+def _aligned(shape: tuple, dtype) -> np.ndarray:
+    """Zeroed C array whose data starts on a 64-byte boundary (rows of 64 bytes then
+    fill one cache line each)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    buf = np.zeros(nbytes + 64, np.uint8)
+    start = -buf.ctypes.data % 64
+    return buf[start:start + nbytes].view(dtype).reshape(shape)
+
+
 class TrafficModel(Engine):
     """First-order (kinematic wave) network traffic model with destination-based routing.
 
@@ -130,8 +140,8 @@ class TrafficModel(Engine):
         self.capacity_factor = np.ones(n)
         self.speed_factor = np.ones(n)
         self.demand = Demand(nn, trip_bin_s, min_group_veh, quantum_veh, seed)
-        self.frac = np.zeros((0, n), np.float32)
-        self.sent = np.zeros((0, n))
+        self._route_state = np.zeros((0, n, 2), np.float32)
+        self.frac, self.sent = self._route_state[:, :, 0], self._route_state[:, :, 1]
         # ring of curve values: long enough for the slowest allowed speed and the wave
         longest = np.maximum(self.length_eff / (net.free_speed_ms * self.min_speed_factor),
                              self.length_eff / net.backward_wave_ms)
@@ -142,12 +152,17 @@ class TrafficModel(Engine):
                       np.zeros(int(self._hlen.max())))
         self._curves = (np.zeros(n), np.zeros(n))
         self._clock = np.array([0.0, 0.0, 0.0, 0.0, 0.0, np.inf])
-        self._queues = (np.full(n + nn, -1, np.int64), np.full(n + nn, -1, np.int64),
-                        np.zeros(n + nn), np.full(n + nn, -1, np.int64), np.zeros(n + nn))
+        # queues (links, then origins): head, tail, cohort head packet in one row of
+        # ints, vehicles and cohort start time in one row of floats
+        q_int = _aligned((n + nn, 4), np.int64)
+        q_int[:] = -1
+        q_flt = _aligned((n + nn, 2), np.float64)
+        self._queues = (q_int[:, 0], q_int[:, 1], q_flt[:, 0], q_int[:, 2], q_flt[:, 1])
         self._pool = self._new_pool(max(1024, 4 * (n + nn)))
         self._acc = tuple(np.zeros(n) for _ in range(4))     # in, out, veh*s, max veh
         self._frame = (0.0, np.zeros(n), np.zeros(n), np.zeros(n))
         self._net = (net.in_ptr, net.in_links, net.out_ptr, net.out_links)
+        self._slot_ids = np.arange(n, dtype=np.int64)
         self._links = None
         self._wall = 0.0
         self._reroutes = 0
@@ -157,20 +172,28 @@ class TrafficModel(Engine):
     # ------------------------------------------------------------------ set-up
     @staticmethod
     def _new_pool(size: int) -> tuple:
-        return (np.zeros(size, np.int64), np.zeros(size), np.full(size, -1, np.int64),
+        """The packet pool. A packet's group, next packet, turn, queue and destination
+        share one 64-byte row of ints, its count and cohort stamp a row of floats (one
+        cache line each per packet: the node model chases packets in no order); the
+        kernels see the columns as views."""
+        ints = _aligned((size, 8), np.int64)
+        ints[:, 1] = ints[:, 3] = -1
+        floats = _aligned((size, 2), np.float64)
+        return (ints[:, 0], floats[:, 0], ints[:, 1],
                 np.arange(size, dtype=np.int64)[::-1].copy(), np.array([size], np.int64),
-                np.zeros(size, np.int64))
+                ints[:, 2], ints[:, 3], floats[:, 1], ints[:, 4])
 
     def _grow_pool(self) -> None:
-        pg, pc, pnext, free, nfree, turn = self._pool
-        old = pg.size
+        old_pool = self._pool
+        free, nfree = old_pool[3], old_pool[4]
+        old = old_pool[0].size
         size = 2 * old
-        pg2, pc2, pnext2, _, _, turn2 = self._new_pool(size)
-        pg2[:old], pc2[:old], pnext2[:old], turn2[:old] = pg, pc, pnext, turn
+        pool = self._new_pool(size)
+        for k in (0, 1, 2, 5, 6, 7, 8):
+            pool[k][:old] = old_pool[k]
         free2 = np.concatenate([free[:nfree[0]], np.arange(size - 1, old - 1, -1)])
         free2 = np.concatenate([free2, np.zeros(size - free2.size, np.int64)])
-        self._pool = (pg2, pc2, pnext2, free2, np.array([nfree[0] + size - old], np.int64),
-                      turn2)
+        self._pool = pool[:3] + (free2, np.array([nfree[0] + size - old], np.int64)) + pool[5:]
 
     def _update_links(self) -> None:
         """Effective link times and capacities from the speed and capacity factors."""
@@ -205,8 +228,9 @@ class TrafficModel(Engine):
                                       0.05 * float(net.free_speed_ms.min()))
         dist = routing.shortest_times(cost, net.upstream, net.in_ptr, net.in_links,
                                       self.demand.dest_nodes, net.n_nodes)
-        routing.update_shares(self.frac, dist, cost, net.downstream, net.out_ptr,
-                              net.out_links, self.demand.dest_nodes, share)
+        slots = net.out_links                   # frac and sent are kept by slot
+        routing.update_shares(self.frac, dist, cost[slots], net.downstream[slots], net.out_ptr,
+                              self._slot_ids, self.demand.dest_nodes, share)
         self._reroutes += 1
 
     # ------------------------------------------------------------------ inputs
@@ -234,9 +258,10 @@ class TrafficModel(Engine):
             warnings.warn(f"add_demand: {len(pairs)} origin-destination pair(s) have no path "
                           f"and will be counted unserved: {pairs[:10]}", stacklevel=2)
         if new.size:
-            self.frac = np.concatenate([self.frac, np.zeros((new.size, self.net.n_links),
-                                                            np.float32)])
-            self.sent = np.concatenate([self.sent, np.zeros((new.size, self.net.n_links))])
+            self._route_state = np.concatenate([self._route_state, np.zeros(
+                (new.size, self.net.n_links, 2), np.float32)])
+            # frac[d, s] and sent[d, s] side by side: a node's turn data is one cache line
+            self.frac, self.sent = self._route_state[:, :, 0], self._route_state[:, :, 1]
             saved = self.frac[:-new.size].copy()
             self._reroute(1.0)                  # new destinations start on shortest paths
             self.frac[:-new.size] = saved

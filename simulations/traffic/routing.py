@@ -1,7 +1,10 @@
 """Destination-based routing: shortest travel times to each destination and turn shares.
 
 For every destination ``d`` the router keeps ``frac[d, l]``: the share of the
-vehicles for ``d`` standing at the start node of link ``l`` that take ``l``.
+vehicles for ``d`` standing at the start node of link ``l`` that take ``l``
+(the model stores it by slot, in the order of ``out_links``: give
+:func:`update_shares` ``out_links = arange``, ``cost[out_links]`` and
+``downstream[out_links]``, and :func:`choose_turn` reads it by slot).
 An update computes the current shortest times to each destination (a reverse
 Dijkstra per destination, in parallel) and moves the share ``share`` of each
 node's vehicles onto its best link, the rest keeping their old split
@@ -140,29 +143,31 @@ def choose_turn(n, d, amount, route):
 
     Slots ``0..deg-1`` are the node's outgoing links, ``deg`` arrival, ``deg+1``
     no route (stranded). A packet takes one link whole: the one furthest behind
-    its share ``frac[d, l]`` of what this node sent toward ``d`` (``sent``), so the
-    turn shares are met over time without splitting packets.
+    its share ``frac[d, s]`` of what this node sent toward ``d`` (``sent``), so the
+    turn shares are met over time without splitting packets. ``frac`` and
+    ``sent`` are indexed by *slot position* ``s = out_ptr[n] + e`` (the order of
+    ``out_links``), so a node's outgoing links lie side by side in memory.
     """
     frac, sent, dest_nodes, out_ptr, out_links, downstream, n_links = route
-    deg = out_ptr[n + 1] - out_ptr[n]
+    o0 = out_ptr[n]
+    deg = out_ptr[n + 1] - o0
     if dest_nodes[d] == n:
         return deg
     total = 0.0
     share = 0.0
-    for e in range(out_ptr[n], out_ptr[n + 1]):
-        total += sent[d, out_links[e]]
-        share += frac[d, out_links[e]]
+    for s in range(o0, o0 + deg):
+        total += sent[d, s]
+        share += frac[d, s]
     if share <= 0.0:
         return deg + 1
     best = -1
     gap = -np.inf
     for e in range(deg):
-        l = out_links[out_ptr[n] + e]
-        f = frac[d, l]
+        f = frac[d, o0 + e]
         if f > 0.0:
-            x = f / share * (total + amount) - sent[d, l]
+            x = f / share * (total + amount) - sent[d, o0 + e]
             if x > gap:
                 gap = x
                 best = e
-    sent[d, out_links[out_ptr[n] + best]] += amount
+    sent[d, o0 + best] += amount
     return best
