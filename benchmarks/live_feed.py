@@ -76,12 +76,9 @@ class Feed:
     def __init__(self, port: int, store: Path, log: Path, protocol: str = "5") -> None:
         self.log = log
         marks = self._connections()
-        if protocol == "5":
-            cmd = ["-m", "twin.cli", "live", str(CITY), "--broker", f"127.0.0.1:{port}",
-                   "--store", str(store), "--client-id", "bench"]
-        else:       # the command line speaks MQTT 5; the Python API offers 3.1.1
-            cmd = ["-c", f"from twin.sensors.feed import run_live; run_live({str(CITY)!r}, "
-                   f"{str(store)!r}, '127.0.0.1:{port}', client_id='bench311', protocol='3.1.1')"]
+        cmd = ["-m", "twin.cli", "live", str(CITY), "--broker", f"127.0.0.1:{port}",
+               "--store", str(store), "--protocol", protocol,
+               "--client-id", "bench" if protocol == "5" else "bench311"]
         self.proc = subprocess.Popen([sys.executable, *cmd], stdout=open(log, "ab"),
                                      stderr=subprocess.STDOUT)
         while self._connections() <= marks and self.proc.poll() is None:

@@ -136,23 +136,26 @@ def sensors_city(tmp_path):
     return path
 
 
-def _live(city, store, broker, log, client_id="t-kill"):
+def _live(city, store, broker, log, client_id="t-kill", protocol="5"):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-m", "twin.cli", "live", str(city),
                              "--broker", broker.address, "--store", str(store),
-                             "--client-id", client_id], stdout=log, stderr=log, env=env)
+                             "--client-id", client_id, "--protocol", protocol],
+                            stdout=log, stderr=log, env=env)
 
 
-@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
-def test_feed_stopped_mid_stream_then_restarted_is_exactly_once(stop, broker, publisher,
+@pytest.mark.parametrize("stop, protocol", [(signal.SIGKILL, "5"), (signal.SIGTERM, "3.1.1")],
+                         ids=["kill-9", "sigterm-mqtt-3.1.1"])
+def test_feed_stopped_mid_stream_then_restarted_is_exactly_once(stop, protocol, broker, publisher,
                                                                 sample_city, sensors_city,
                                                                 make_readings, wait, tmp_path):
     """kill -9 loses the unacknowledged messages, which the broker redelivers; SIGTERM
-    stores and acknowledges what it holds and exits 0. Either way: every reading once."""
+    stores and acknowledges what it holds and exits 0. Either way: every reading once
+    (the second case speaks MQTT 3.1.1 under the broker's default in-flight window)."""
     store, logfile = tmp_path / "store", tmp_path / "live.log"
     readings = make_readings(sample_city.sensors.stations, 5000)
     with open(logfile, "ab") as log:
-        proc = _live(sensors_city, store, broker, log)
+        proc = _live(sensors_city, store, broker, log, protocol=protocol)
         assert wait(lambda: "connected to" in logfile.read_text(), 60), logfile.read_text()
         publisher.send_many(_messages(readings))
         wait(lambda: _count(store) >= 1000, 60, every=0.02)
@@ -160,7 +163,7 @@ def test_feed_stopped_mid_stream_then_restarted_is_exactly_once(stop, broker, pu
         first = proc.wait(30)
         at_kill = _count(store)
         assert at_kill < len(readings), "the feed finished before the kill: nothing was tested"
-        proc = _live(sensors_city, store, broker, log)
+        proc = _live(sensors_city, store, broker, log, protocol=protocol)
         try:
             assert wait(lambda: _count(store) >= len(readings), 90), _count(store)
         finally:
