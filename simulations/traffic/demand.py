@@ -60,6 +60,7 @@ class Demand:
             raise ValueError(f"quantum_veh={quantum_veh} must be a positive number of vehicles")
         self.quantum_veh = float(quantum_veh)
         self.order = np.zeros(0, np.int64)
+        self.cursor = np.zeros(1, np.int64)      # rows before it in ``order`` have ended
         if not (np.isfinite(bin_s) and bin_s > 0):
             raise ValueError(f"trip_bin_s={bin_s} must be a positive number of seconds")
         if not (np.isfinite(min_group_veh) and min_group_veh >= 0):
@@ -72,7 +73,8 @@ class Demand:
                                                     ("start", float), ("end", float),
                                                     ("flow", float), ("goff", np.int64),
                                                     ("nbins", np.int64), ("bin", float),
-                                                    ("quanta", np.int64), ("phase", float))}
+                                                    ("quanta", np.int64), ("phase", float),
+                                                    ("next", float))}
         self.groups = {k: np.zeros(0, float) for k in ("demanded", "depart", "arrived",
                                                        "arrive", "unserved")}
         self.group_row = np.zeros(0, np.int64)
@@ -124,19 +126,23 @@ class Demand:
             raise ValueError(f"add_demand: flow_vps[{i}]={q[i]} must be a finite flow >= 0 veh/s")
         new = np.setdiff1d(np.unique(d), self.dest_nodes)
         self.dest_nodes = np.concatenate([self.dest_nodes, new])
-        index = {int(v): i for i, v in enumerate(self.dest_nodes)}
-        di = np.array([index[int(v)] for v in d], np.int64)
+        index = np.full(self.n_nodes, -1, np.int64)
+        index[self.dest_nodes] = np.arange(self.dest_nodes.size)
+        di = index[d]
         with np.errstate(divide="ignore"):
             width = np.maximum(self.bin_s, np.where(q > 0, self.min_group_veh / q, np.inf))
         width = np.minimum(width, t1 - t0)
         nbins = np.maximum(1, np.ceil((t1 - t0) / width - 1e-9)).astype(np.int64)
         quanta = np.maximum(1, np.ceil(q * (t1 - t0) / self.quantum_veh - 1e-9)).astype(np.int64)
+        phase = self._rng.uniform(0.0, 1.0, n)
+        first = np.where(q > 0, t0 + phase * (t1 - t0) / quanta, np.inf)   # first quantum
         goff = self.n_groups + np.concatenate([[0], np.cumsum(nbins)[:-1]]).astype(np.int64)
         for k, v in (("origin", o), ("dest", di), ("start", t0), ("end", t1), ("flow", q),
                      ("goff", goff), ("nbins", nbins), ("bin", width), ("quanta", quanta),
-                     ("phase", self._rng.uniform(0.0, 1.0, n))):
+                     ("phase", phase), ("next", first)):
             self.rows[k] = np.concatenate([self.rows[k], v])
         self.order = np.argsort(self.rows["start"], kind="stable").astype(np.int64)
+        self.cursor[0] = 0
         total = int(nbins.sum())
         for k in self.groups:
             self.groups[k] = np.concatenate([self.groups[k], np.zeros(total)])
@@ -150,7 +156,7 @@ class Demand:
         """The demand rows as the tuple :func:`kernels.advance_steps` takes."""
         r = self.rows
         return (r["origin"], r["dest"], r["start"], r["end"], r["flow"], r["goff"], r["nbins"],
-                r["bin"], r["quanta"], r["phase"], self.order)
+                r["bin"], r["quanta"], r["phase"], self.order, r["next"], self.cursor)
 
     def kernel_groups(self) -> tuple:
         """The group arrays as the tuple :func:`kernels.advance_steps` takes."""

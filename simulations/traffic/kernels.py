@@ -179,19 +179,29 @@ def _generate(t, h, dem, groups, route, queues, pool, cohort_s):
     Row ``r`` departs ``flow * (t1 - t0)`` vehicles as ``n_q`` equal quanta at
     ``t0 + (k + phase) (t1 - t0) / n_q``, ``phase`` in [0, 1) drawn per row. A
     quantum enters the network during its step, so its departure is recorded
-    at the step's midpoint, like every arrival.
+    at the step's midpoint, like every arrival. Rows that ended in front of the
+    start-time order are skipped for good (``cursor``), and a row whose next
+    quantum (``nxt``) is due after the step costs one comparison.
     """
-    orig, dsti, t0, t1, flow, goff, nbins, bin_s, n_q, phase, order = dem
+    orig, dsti, t0, t1, flow, goff, nbins, bin_s, n_q, phase, order, nxt, cursor = dem
     g_dest, g_dem, g_dep, g_arr, g_arr_t, g_uns, g_last = groups
     frac, out_ptr, out_links, n_links = route[0], route[3], route[4], route[6]
-    for i in range(order.size):
+    lo = cursor[0]
+    while lo < order.size and t1[order[lo]] <= t:
+        lo += 1                                  # rows that ended, in front of the rest
+    cursor[0] = lo
+    slack = 1e-9 * (1.0 + t + h)
+    for i in range(lo, order.size):
         r = order[i]
         if t0[r] >= t + h:
             break                                # rows are in order of start time
+        if nxt[r] >= t + h + slack:
+            continue                             # its next quantum is due later
         if t1[r] <= t or flow[r] <= 0.0:
             continue
         k0 = _departed(t, t0[r], t1[r], n_q[r], phase[r])
         k1 = _departed(t + h, t0[r], t1[r], n_q[r], phase[r])
+        nxt[r] = t0[r] + (k1 + phase[r]) * (t1[r] - t0[r]) / n_q[r] if k1 < n_q[r] else np.inf
         if k1 == k0:
             continue
         size = flow[r] * (t1[r] - t0[r]) / n_q[r]

@@ -162,7 +162,6 @@ class TrafficModel(Engine):
         self._acc = tuple(np.zeros(n) for _ in range(4))     # in, out, veh*s, max veh
         self._frame = (0.0, np.zeros(n), np.zeros(n), np.zeros(n))
         self._net = (net.in_ptr, net.in_links, net.out_ptr, net.out_links)
-        self._slot_ids = np.arange(n, dtype=np.int64)
         self._links = None
         self._wall = 0.0
         self._reroutes = 0
@@ -226,11 +225,9 @@ class TrafficModel(Engine):
             cost = routing.link_times(self.length_eff, tau_u, cap_out, net.jam_vpm,
                                       net.backward_wave_ms, nup - ndn, closed,
                                       0.05 * float(net.free_speed_ms.min()))
-        dist = routing.shortest_times(cost, net.upstream, net.in_ptr, net.in_links,
-                                      self.demand.dest_nodes, net.n_nodes)
-        slots = net.out_links                   # frac and sent are kept by slot
-        routing.update_shares(self.frac, dist, cost[slots], net.downstream[slots], net.out_ptr,
-                              self._slot_ids, self.demand.dest_nodes, share)
+        routing.reroute_slots(self.frac, cost, net.upstream, net.downstream, net.in_ptr,
+                              net.in_links, net.out_ptr, net.out_links, self.demand.dest_nodes,
+                              share)
         self._reroutes += 1
 
     # ------------------------------------------------------------------ inputs

@@ -165,12 +165,13 @@ class RoadNetwork:
         d = np.asarray(destinations, np.int64)
         g = coo_matrix((np.ones(self.n_links), (self.upstream, self.downstream)),
                        shape=(self.n_nodes, self.n_nodes)).tocsr()
-        out = np.zeros(o.size, bool)
-        for src in np.unique(o):
+        strong = connected_components(g, directed=True, connection="strong")[1]
+        out = strong[o] == strong[d]            # one strongly connected part: reachable
+        for src in np.unique(o[~out]):          # the rest by a search from each origin
             seen = np.zeros(self.n_nodes, bool)
             seen[breadth_first_order(g, int(src), directed=True,
                                      return_predecessors=False)] = True
-            sel = o == src
+            sel = (o == src) & ~out
             out[sel] = seen[d[sel]]
         return out
 

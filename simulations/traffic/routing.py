@@ -34,7 +34,7 @@ import numpy as np
 
 from simulations import heap
 
-__all__ = ["shortest_times", "update_shares", "link_times", "choose_turn"]
+__all__ = ["shortest_times", "update_shares", "reroute_slots", "link_times", "choose_turn"]
 
 
 PARALLEL_FROM = 64
@@ -114,6 +114,88 @@ def update_shares(frac, dist, cost, downstream, out_ptr, out_links, dest_nodes, 
             total += share
             for e in range(o0, o1):
                 frac[d, out_links[e]] /= total
+
+
+def reroute_slots(frac, cost, upstream, downstream, in_ptr, in_links, out_ptr, out_links,
+                  dest_nodes, share):
+    """:func:`shortest_times` and :func:`update_shares` in one pass per destination, with
+    ``frac`` kept by slot (``frac[d, s]`` for link ``out_links[s]``), in place.
+
+    Each destination's search and share update run together (its row of times
+    stays in cache and is never stored), in parallel over the destinations when
+    there are many (:data:`PARALLEL_FROM`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from simulations.traffic import RoadNetwork
+    >>> net = RoadNetwork([0, 0, 1, 2], [1, 2, 3, 3], [100.0, 300.0, 100.0, 100.0], 10.0, 1)
+    >>> frac = np.zeros((1, 4), np.float32)
+    >>> reroute_slots(frac, net.free_time_s, net.upstream, net.downstream, net.in_ptr,
+    ...               net.in_links, net.out_ptr, net.out_links, np.array([3]), 1.0)
+    >>> frac[0, np.argsort(net.out_links)].tolist()      # by link
+    [1.0, 0.0, 1.0, 1.0]
+    """
+    kernel = _reroute_parallel if dest_nodes.size >= PARALLEL_FROM else _reroute_serial
+    kernel(frac, cost, upstream, downstream, in_ptr, in_links, out_ptr, out_links, dest_nodes,
+           share)
+
+
+def _reroute(frac, cost, upstream, downstream, in_ptr, in_links, out_ptr, out_links,
+             dest_nodes, share):
+    n_nodes = out_ptr.size - 1
+    for d in numba.prange(dest_nodes.size):
+        keys = np.empty(cost.size + 1)
+        vals = np.empty(cost.size + 1, np.int64)
+        row = np.full(n_nodes, np.inf)
+        dn = dest_nodes[d]
+        row[dn] = 0.0
+        size = heap.push(keys, vals, 0, 0.0, dn)
+        while size > 0:
+            key, v, size = heap.pop(keys, vals, size)
+            if key > row[v]:
+                continue
+            for e in range(in_ptr[v], in_ptr[v + 1]):
+                l = in_links[e]
+                c = cost[l]
+                if not np.isfinite(c):
+                    continue
+                u = upstream[l]
+                nd = key + c
+                if nd < row[u]:
+                    row[u] = nd
+                    size = heap.push(keys, vals, size, nd, u)
+        for n in range(n_nodes):
+            o0, o1 = out_ptr[n], out_ptr[n + 1]
+            here = row[n]
+            if n == dn or not np.isfinite(here):
+                for s in range(o0, o1):
+                    frac[d, s] = 0.0
+                continue
+            best = -1
+            best_t = np.inf
+            for s in range(o0, o1):
+                l = out_links[s]
+                t = cost[l] + row[downstream[l]]
+                if t < best_t:
+                    best_t = t
+                    best = s
+            total = 0.0
+            for s in range(o0, o1):
+                l = out_links[s]
+                keep = 0.0
+                if np.isfinite(cost[l]) and row[downstream[l]] < here:
+                    keep = frac[d, s] * (1.0 - share)
+                frac[d, s] = keep
+                total += keep
+            frac[d, best] += share
+            total += share
+            for s in range(o0, o1):
+                frac[d, s] /= total
+
+
+_reroute_serial = numba.njit(cache=True)(_reroute)
+_reroute_parallel = numba.njit(cache=True, parallel=True)(_reroute)
 
 
 @numba.njit(cache=True)

@@ -91,3 +91,32 @@ def test_choose_turn_meets_the_shares_with_whole_packets():
     assert routing.choose_turn(4, 0, 1.0, route) == 0          # at the destination: arrive
     frac[0, :3] = 0.0
     assert routing.choose_turn(0, 0, 1.0, route) == 4          # no route: stranded slot
+
+
+def test_reroute_by_slot_matches_search_then_shares():
+    # the fused per-destination pass gives the same shares as the two-step one, by slot
+    rng = np.random.default_rng(3)
+    side = 6
+    up, dn = [], []
+    for r in range(side):
+        for c in range(side):
+            i = r * side + c
+            if c + 1 < side:
+                up += [i, i + 1]
+                dn += [i + 1, i]
+            if r + 1 < side:
+                up += [i, i + side]
+                dn += [i + side, i]
+    net = RoadNetwork(up, dn, rng.uniform(100, 300, len(up)), 10.0, 1)
+    dest = np.array([0, 17, 35])
+    cost = net.free_time_s * rng.uniform(1.0, 3.0, net.n_links)
+    cost[5] = np.inf                                   # a closed link
+    by_link = rng.uniform(0, 1, (dest.size, net.n_links)).astype(np.float32)
+    by_slot = by_link[:, net.out_links].copy()
+    dist = routing.shortest_times(cost, net.upstream, net.in_ptr, net.in_links, dest,
+                                  net.n_nodes)
+    routing.update_shares(by_link, dist, cost, net.downstream, net.out_ptr, net.out_links,
+                          dest, 0.4)
+    routing.reroute_slots(by_slot, cost, net.upstream, net.downstream, net.in_ptr,
+                          net.in_links, net.out_ptr, net.out_links, dest, 0.4)
+    np.testing.assert_allclose(by_slot, by_link[:, net.out_links], rtol=1e-6)
