@@ -16,7 +16,10 @@ and with ``--browser`` (Debian Chromium, software WebGL through SwiftShader):
 * seconds from starting ``twin serve`` until the 3D canvas shows the city;
 * seconds from pressing "last frame" until the KPIs change, until the browser
   has drawn the new water (the 3D view reports the frame it drew), and until the
-  pixels of the canvas change; and how many times the view drew for it.
+  pixels of the canvas change; and how many times the view drew for it;
+* in the browser, where the 3D update's time went (the stream's ``data-timing``):
+  from its arrival to drawing it (the page busy with other work), writing it
+  into the arrays, and the render call.
 
 ``--repeat N`` repeats the frame change N times (last / first frame) and
 reports the median.
@@ -150,8 +153,11 @@ def browser_times(target: str, repeat: int = 3) -> dict:
                     time.sleep(0.02)
                 t_water = time.perf_counter() - t0
                 time.sleep(1.0)
+                timing = json.loads(state.get_attribute("data-timing") or "{}")
                 runs.append((t_kpi, t_drawn, t_water,
-                             int(state.get_attribute("data-renders") or 0) - draws))
+                             int(state.get_attribute("data-renders") or 0) - draws,
+                             timing.get("wait", np.nan) / 1e3, timing.get("apply", np.nan) / 1e3,
+                             timing.get("render", np.nan) / 1e3))
             browser.close()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -159,7 +165,8 @@ def browser_times(target: str, repeat: int = 3) -> dict:
     med = np.median(np.array(runs, float), axis=0)
     return {"serve_to_city_on_screen_s": first_picture, "frame_change_kpis_s": med[0],
             "frame_change_3d_drawn_s": med[1], "frame_change_new_water_on_screen_s": med[2],
-            "draws_per_frame_change": med[3]}
+            "draws_per_frame_change": med[3], "browser_wait_to_draw_s": med[4],
+            "browser_apply_s": med[5], "browser_render_call_s": med[6]}
 
 
 def main() -> None:
@@ -168,6 +175,7 @@ def main() -> None:
     p.add_argument("--browser", action="store_true")
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args()
+    print("load average (1, 5, 15 min):", " ".join(f"{v:.2f}" for v in os.getloadavg()))
     sizes = scene_sizes(args.target)
     print(f"load city + run {sizes['load_city_and_run_s']:.2f} s, "
           f"build session {sizes['build_session_s']:.2f} s")
@@ -182,6 +190,7 @@ def main() -> None:
     if args.browser:
         for k, v in browser_times(args.target, args.repeat).items():
             print(f"{k}: {v:.2f}" + (" s" if k.endswith("_s") else ""))
+        print("load average (1, 5, 15 min):", " ".join(f"{v:.2f}" for v in os.getloadavg()))
 
 
 if __name__ == "__main__":

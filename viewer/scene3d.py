@@ -86,6 +86,7 @@ class Scene3D:
         self.shown_cells: dict[str, int] = {}
         self._vertices: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
         self._quantum: dict[str, tuple[float, float]] = {}
+        self._up: dict[str, np.ndarray] = {}
         self._updates = 0
         for key in CITY_LAYERS:
             self._add_city_layer(key)
@@ -221,8 +222,9 @@ class Scene3D:
         old_z, old_cls, base = self._vertices[name]
         self._updates += 1
         self._vertices[name] = (z, cls, self._updates)
+        self._up[name] = np.asarray(frame.height) > 0
         return {"actor": self.actors[name].__this__, "id": self._updates, "base": base,
-                **vertex_update((old_z, old_cls), (z, cls))}
+                **vertex_update((old_z, old_cls), (z, cls), self._up[name])}
 
     def _resync(self, actor: str) -> None:
         """The browser missed an update of a surface: send all its vertices."""
@@ -233,7 +235,7 @@ class Scene3D:
                 self._updates += 1
                 self._vertices[name] = (z, cls, self._updates)
                 self._send(surfaces=[{"actor": actor, "id": self._updates, "base": -1,
-                                      **vertex_update(None, (z, cls))}])
+                                      **vertex_update(None, (z, cls), self._up.get(name))}])
 
     def _replace_grids(self) -> None:
         """Another run: its grids replace the old ones (one re-synchronisation)."""

@@ -13,12 +13,17 @@ existing vtk.js arrays and renders once:
   vertices whose height or colour class changed since the update numbered
   ``base`` (bits), their heights (uint16 steps of ``scale`` metres above the
   grid's ``floor``) and classes (uint8 indices into the grid's ``palette``),
-  each zlib-compressed; or, with ``full``, every vertex. A browser that has
-  not drawn update ``base`` of that mesh asks for a full one (``resync``)
-  instead of drawing a wrong surface (see :func:`vertex_update`);
+  each zlib-compressed; or, with ``full``, every vertex; and which vertices
+  are above the ground (``up`` bits): only the triangles with one are drawn.
+  A browser that has not drawn update ``base`` of that mesh asks for a full
+  one (``resync``) instead of drawing a wrong surface (see
+  :func:`vertex_update`);
 * ``frame``: the replay frame the update belongs to, written on the stream's
-  element as ``data-frame`` of its ``div.scene-stream-state`` once the browser has drawn it (``data-seq`` counts
-  the updates drawn) and reported back to :attr:`SceneStream.on_drawn`.
+  element (``div.scene-stream-state``) as ``data-frame`` once the browser has
+  drawn it (``data-seq`` counts the updates drawn) and reported back to
+  :attr:`SceneStream.on_drawn`; ``data-timing`` says where the time of the last
+  update went (ms: ``wait`` from its arrival to drawing, ``apply`` into the
+  arrays, the ``render`` call).
 
 Updates that arrive while the browser is still drawing are drawn together:
 every colour run, visibility and surface in order, and one render.
@@ -96,7 +101,8 @@ def quantize(z: np.ndarray, floor: float, scale: float) -> np.ndarray:
 
 
 def vertex_update(old: tuple[np.ndarray, np.ndarray] | None,
-                  new: tuple[np.ndarray, np.ndarray]) -> dict[str, str | bool]:
+                  new: tuple[np.ndarray, np.ndarray],
+                  up: np.ndarray | None = None) -> dict[str, str | bool]:
     """The ``surfaces`` entry taking a mesh from vertex state ``old`` to ``new``.
 
     Parameters
@@ -106,15 +112,19 @@ def vertex_update(old: tuple[np.ndarray, np.ndarray] | None,
         vertex; None for a full update.
     new : tuple of numpy.ndarray
         ``(z, cls)`` to show.
+    up : numpy.ndarray, optional
+        bool per vertex: above the ground. The browser then draws only the
+        triangles with such a vertex (the others lie under the ground).
 
     Returns
     -------
     dict
         ``changed`` (bits, one per vertex, most significant first), ``z``
         (``<u2``) and ``cls`` (uint8) of the changed vertices; for a full
-        update ``full: True`` and every vertex's ``z`` and ``cls``. Each is
-        zlib-compressed, then base64 (a frame's changes shrink about 3.5 times:
-        classes and changed bits come in long runs).
+        update ``full: True`` and every vertex's ``z`` and ``cls``; with
+        ``up``, its bits (all vertices). Each is zlib-compressed, then base64
+        (a frame's changes shrink about 3.5 times: classes and bits come in
+        long runs).
 
     Examples
     --------
@@ -124,11 +134,12 @@ def vertex_update(old: tuple[np.ndarray, np.ndarray] | None,
     [7]
     """
     z, cls = np.asarray(new[0], np.uint16), np.asarray(new[1], np.uint8)
+    extra = {} if up is None else {"up": _deflated(np.packbits(np.asarray(up, bool)))}
     if old is None:
-        return {"full": True, "z": _deflated(z.astype("<u2")), "cls": _deflated(cls)}
+        return {"full": True, "z": _deflated(z.astype("<u2")), "cls": _deflated(cls), **extra}
     changed = (z != old[0]) | (cls != old[1])
     return {"changed": _deflated(np.packbits(changed)), "z": _deflated(z[changed].astype("<u2")),
-            "cls": _deflated(cls[changed])}
+            "cls": _deflated(cls[changed]), **extra}
 
 
 def _deflated(array: np.ndarray) -> str:
@@ -230,9 +241,9 @@ async function decode(delta) {
   // a copy of the update with its surfaces inflated (in the order they came)
   const d = {...delta, surfaces: (delta.surfaces || []).map(w => ({...w}))};
   for (const w of d.surfaces) {
-    const [z, cls, changed] = await Promise.all(
-      [inflate(w.z), inflate(w.cls), w.full ? null : inflate(w.changed)]);
-    w.z = new Uint16Array(z.buffer); w.cls = cls; w.changed = changed;
+    const [z, cls, changed, up] = await Promise.all([inflate(w.z), inflate(w.cls),
+      w.full ? null : inflate(w.changed), w.up ? inflate(w.up) : null]);
+    w.z = new Uint16Array(z.buffer); w.cls = cls; w.changed = changed; w.up = up;
   }
   return d;
 }
@@ -254,7 +265,24 @@ function applySurface(actor, w, g) {
     const bits = w.changed;
     for (let v = 0, n = 0; v < g.n; v++) if ((bits[v >> 3] >> (7 - (v & 7))) & 1) set(v, n++);
   }
+  if (w.up) drawOnly(poly, w.up);
   poly.getPoints().modified(); arr.modified(); poly.modified();
+}
+const allTriangles = new WeakMap();   // mesh -> its whole triangle list, as first received
+function drawOnly(poly, up) {
+  // keep the triangles with a vertex above the ground: the others are under it, and
+  // drawing them would cost software WebGL as much as the water itself
+  const polys = poly.getPolys();
+  if (!allTriangles.has(poly)) allTriangles.set(poly, polys.getData().slice());
+  const all = allTriangles.get(poly);
+  const isUp = (v) => (up[v >> 3] >> (7 - (v & 7))) & 1;
+  const out = new all.constructor(all.length);
+  let k = 0;
+  for (let i = 0; i < all.length; i += 4) {
+    const a = all[i + 1], b = all[i + 2], c = all[i + 3];
+    if (isUp(a) || isUp(b) || isUp(c)) { out[k++] = 3; out[k++] = a; out[k++] = b; out[k++] = c; }
+  }
+  polys.setData(out.slice(0, k)); polys.modified();
 }
 function apply(doc, batch, grids, model, state) {
   const ptrs = new Set();
@@ -287,8 +315,10 @@ function apply(doc, batch, grids, model, state) {
     }
   }
   if (owner) {
+    const t = performance.now();
     owner.renderer_el.getRenderer().resetCameraClippingRange();
     owner.renderer_el.getRenderWindow().render();
+    state.renderMs = performance.now() - t;
   }
   return true;
 }
@@ -371,13 +401,18 @@ export function render({ model, view }) {
   function drain() {
     timer = null;
     if (!queue.length) return;
-    const batch = queue;
+    const batch = queue, started = performance.now();
     if (!apply(doc, batch, model.grids, model, state)) {
       if (++tries < 120) timer = setTimeout(drain, 250);   // scene not built yet
       return;
     }
     queue = queue.slice(batch.length); tries = 0;
     const last = batch[batch.length - 1];
+    // where the time went (ms): from the update's arrival to the start of drawing it,
+    // writing it into the arrays, and the draw call
+    el.dataset.timing = JSON.stringify({wait: Math.round(started - batch[0].arrived),
+      apply: Math.round(performance.now() - started - (state.renderMs || 0)),
+      render: Math.round(state.renderMs || 0)});
     if (last.frame !== undefined) el.dataset.frame = String(last.frame);
     el.dataset.seq = String(last.seq);
     if (last.frame !== undefined) model.send_msg({drawn: last.frame});
@@ -387,8 +422,9 @@ export function render({ model, view }) {
   function push() {
     // after the next paint: the numbers that came in the same message show first
     if (model.delta && model.delta.seq) {
-      const delta = model.delta;
+      const delta = model.delta, arrived = performance.now();
       inflating = inflating.then(() => decode(delta)).then((d) => {
+        d.arrived = arrived;
         queue.push(d);
         if (!timer) timer = requestAnimationFrame(() => setTimeout(drain, 0));
       }).catch((e) => console.error("scene stream: an update could not be read", e));

@@ -77,6 +77,9 @@ def test_surface_updates_carry_only_changed_vertices_and_rebuild_each_frame():
         assert inflate(u["changed"], np.uint8).size == -(-n // 8)   # one bit per vertex
         raw = 3 * changed + n / 8
         assert sum(len(base64.b64decode(u[k])) for k in ("z", "cls", "changed")) < raw
+    up = frames[-1][0] > 2000
+    with_up = vertex_update(frames[-2], frames[-1], up)
+    assert (np.unpackbits(inflate(with_up["up"], np.uint8))[:n].astype(bool) == up).all()
     full = vertex_update(None, frames[-1])
     assert full["full"] and (apply((np.zeros(n, np.uint16), np.zeros(n, np.uint8)), full)[0]
                              == frames[-1][0]).all()

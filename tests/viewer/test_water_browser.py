@@ -33,7 +33,8 @@ _BROWSER_SURFACES = """() => {
                        poly.getPointData().getScalars()).getData();
           const z = [], colour = [];
           for (let i = 0; i < g.n; i++) { z.push(pts[3 * i + 2]); colour.push(rgb[3 * i + 2]); }
-          out[ptr] = {n: g.n, z, blue: colour, visible: found[0].getVisibility()};
+          out[ptr] = {n: g.n, z, blue: colour, visible: found[0].getVisibility(),
+                      triangles: poly.getPolys().getNumberOfCells()};
         }
       }
     }
@@ -99,6 +100,9 @@ def test_the_browser_draws_the_servers_water_surface_at_the_last_frame(page, exp
     assert (np.asarray(got["blue"]) == blue).all()
     above = view.meshes["flood"].points[:, 2] > drape.ground - drape.origin[2]
     assert above.sum() > 1000
+    # only the triangles that reach above the ground are drawn
+    up = view.model.layers["flood"].drape_frame(last).height > 0
+    assert got["triangles"] == up[drape.triangles].any(axis=1).sum() < len(drape.triangles)
     shot(page, "08-water-surface-district")
 
 
