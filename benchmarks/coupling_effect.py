@@ -6,7 +6,7 @@ prints the differences: the crowd's time to clear 95 %, the people standing in w
 deeper than 0.1 m (person-minutes), the traffic's total delay and mean speed, roads
 closed to traffic.
 
-    python benchmarks/coupling_effect.py [--attendance 20000] [--duration 1h30min] [--out DIR]
+    python benchmarks/coupling_effect.py [--attendance 20000] [--duration 1h30min] [--event-end 1h] [--out DIR]
 """
 from __future__ import annotations
 
@@ -60,6 +60,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--attendance", type=float, default=None)
     p.add_argument("--duration", default=None)
+    p.add_argument("--event-end", default=None, help='when the crowd starts to leave, e.g. "1h"')
     p.add_argument("--out", default=None)
     a = p.parse_args()
     out = Path(a.out or tempfile.mkdtemp(prefix="coupling-"))
@@ -69,6 +70,8 @@ def main() -> None:
         changes["attendance"] = a.attendance
     if a.duration:
         changes["duration"] = a.duration
+    if a.event_end:
+        changes["event_end"] = a.event_end
     print(f"load average at start: {os.getloadavg()}")
     rows = {}
     for label, coupled in (("coupled", True), ("side by side", False)):

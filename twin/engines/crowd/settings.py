@@ -100,7 +100,11 @@ def _names(t: dict, key: str, ctx: Checker, default: list) -> list:
 
 
 def apply_change(raw: dict, key: str, value: Any, source: Path | None) -> str | None:
-    """Crowd what-if shortcuts: ``attendance``, ``close_exits`` (a list of exit names)."""
+    """Crowd what-if shortcuts: ``attendance``, ``close_exits`` (a list of exit names),
+    ``event_end`` (when people start to leave, a duration after the start such as ``"1h"``)."""
+    if key == "event_end":
+        raw.setdefault("crowd", {})["event_end"] = str(value)
+        return f"the event ends {value} after the start"
     if key == "attendance":
         raw.setdefault("crowd", {})["attendance"] = float(value)
         return f"attendance {value:,.0f}"

@@ -130,3 +130,13 @@ def test_people_wade_slower_through_shallow_water(tmp_path):
         assert k["people_evacuated"].iloc[-1] == run["crowd"].attrs["attendance"]
     slowest = 1.0 / float(wading_speed_factor(wet))
     assert 1.05 < times[True] / times[False] <= slowest * 1.05, (times, slowest)
+
+
+def test_what_if_shortcuts_change_the_crowd_table(venue):
+    _, folder = venue
+    s = parse_scenario(scenario_text(folder, CROWD), source=folder / "s.toml")
+    later = s.with_changes(event_end="3min", attendance=120, close_exits=["edge_east"])
+    assert later.crowd.event_end_s == 180.0 and s.crowd.event_end_s == 0.0
+    assert later.crowd.attendance == 120 and later.crowd.closed_exits == ("edge_east",)
+    with pytest.raises(DataError, match="crowd.event_end"):
+        s.with_changes(event_end="soon")
