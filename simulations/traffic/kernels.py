@@ -225,12 +225,14 @@ def _generate(t, h, dem, groups, route, queues, pool, cohort_s):
 
 @numba.njit(cache=True, error_model="numpy")
 def _link_flows(t, h, k, k_reg, t_reg, dt, links, nup, ndn, hoff, hlen, hist_up, hist_dn,
-                hist_t, send, recv):
+                hist_t, send, recv, ready):
     """LTM sending and receiving flows of every link for the step ``[t, t+h]``.
 
     The curves are read only where needed: an empty link sends nothing, and a
     link holding fewer than ``kj L - q_max (L/w - h) - q h`` vehicles can
     receive its capacity whatever left it in the last ``L/w`` seconds.
+    ``ready`` is the sending flow before the capacity cap (vehicles at the
+    link's end: the queue a lane group per turn may look into).
     """
     tau_u, tau_w, cap, cap_in, store, cap_max = links
     n_hist = hist_t.size
@@ -238,10 +240,12 @@ def _link_flows(t, h, k, k_reg, t_reg, dt, links, nup, ndn, hoff, hlen, hist_up,
         on = nup[l] - ndn[l]
         if on <= 0.0:
             send[l] = 0.0
+            ready[l] = 0.0
         else:
             up_then = curve_at(hist_up, hoff[l], hlen[l], k, k_reg, t_reg, hist_t, n_hist, t,
                                dt, t + h - tau_u[l])
-            send[l] = max(0.0, min(cap[l] * h, up_then - ndn[l]))
+            ready[l] = max(0.0, up_then - ndn[l])
+            send[l] = min(cap[l] * h, ready[l])
         if on <= store[l] - cap_max[l] * (tau_w[l] - h) - cap_in[l] * h:
             recv[l] = cap_in[l] * h
         else:
@@ -333,24 +337,22 @@ def _node_split(n_in, n_out, sij, cap_i, rt, alpha, active, done, s_tot):
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _move(n, i_q, s_i, alpha, sij_i, budget, d_out, t, queues, pool, groups, route, inflow,
+def _move(n, i_q, s_i, budget, d_out, t, queues, pool, groups, route, inflow,
           cohort_s, t_mid, min_packet):
-    """Move the share ``alpha`` of the head segment of queue ``i_q``; return vehicles moved.
+    """Move the node model's turning flows out of the head segment of queue ``i_q``.
 
-    Each turn ``e`` gets ``alpha * sij_i[e]`` (the node model's turning flow);
-    its vehicles move in FIFO order within the head segment, whole packets
-    first, so at most one packet per turn is split (moving ``alpha`` of every
-    packet would split them all, and a congested approach would multiply the
-    packets at every step). A packet that would keep fewer than ``min_packet``
-    vehicles moves whole.
+    Turn ``e`` moves ``budget[e]`` vehicles (used up in place); its vehicles
+    move in FIFO order within the head segment, whole packets first, so at
+    most one packet per turn is split (moving a share of every packet would
+    split them all, and a congested approach would multiply the packets at
+    every step). A packet that would keep fewer than ``min_packet`` vehicles
+    moves whole. Returns the vehicles moved.
     """
     head, tail, qcount, coh_head, coh_t = queues
     pg, pc, pnext, free, nfree, pturn, pq, pstamp, pdest = pool
     g_dest, g_dem, g_dep, g_arr, g_arr_t, g_uns, g_last = groups
     o0 = route[3][n]
     out_links = route[4]
-    for e in range(d_out + 2):
-        budget[e] = alpha * sij_i[e]
     rem = s_i
     moved = 0.0
     prev = -1
@@ -389,13 +391,24 @@ def _move(n, i_q, s_i, alpha, sij_i, budget, d_out, t, queues, pool, groups, rou
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, route, inflow, outflow,
-           cohort_s, min_packet, scratch):
-    """Apply the node model at every node for one step (serial: the packet pool is shared)."""
-    in_ptr, in_links, out_ptr, out_links = net
+def _nodes(t, h, n_links, net, cap, send, ready, recv, queues, pool, groups, route, inflow,
+           outflow, cohort_s, min_packet, scratch):
+    """Apply the node model at every node for one step (serial: the packet pool is shared).
+
+    An approach with a turn bay (``bay[q] > 0`` vehicles: a multi-lane link, an
+    origin) enters the node model as one lane group per turn: each turn's
+    sending flow is its vehicles among the first ``max(S, bay)`` at the link's
+    end (at most the capacity), its priority the capacity share of its demand,
+    and the approach's total is held to its capacity. So a blocked turn holds
+    back only its own vehicles while the bay lets the others pass (partial
+    FIFO, as turn lanes do); once its queue fills the bay, it blocks the rest.
+    Other approaches are strictly FIFO (a blocked turn holds the whole approach).
+    """
+    in_ptr, in_links, out_ptr, out_links, bay = net
     head, qcount = queues[0], queues[2]
     g_dest = groups[0]
-    sij, cap_i, s_in, alpha, rt, q_in, active, done, s_tot, budget = scratch
+    sij, cap_i, s_in, q_in, budget, rows, r_cap, r_q, r_e, alpha, rt, active, done, s_tot \
+        = scratch
     n_nodes = out_ptr.size - 1
     t_mid = t + 0.5 * h
     for n in range(n_nodes):
@@ -406,46 +419,91 @@ def _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, route, inf
                 q = in_links[e]
                 s = send[q]
                 c = cap[q] * h
+                a = ready[q]
             else:
                 q = n_links + n                  # the origin point queue of this node
                 c = 0.0
                 for f in range(out_ptr[n], out_ptr[n + 1]):
                     c += cap[out_links[f]] * h
                 s = min(qcount[q], c)
+                a = qcount[q]
             if s <= 0.0 or head[q] < 0:
                 continue
+            if bay[q] > 0.0:
+                s = min(a, max(s, bay[q]))       # the lane groups see into the bay
             q_in[n_in] = q
             s_in[n_in] = s
             cap_i[n_in] = c
             sij[n_in, :d_out + 2] = 0.0
             _turns(n, q, s, sij[n_in], head, pool, g_dest, route)
+            if bay[q] > 0.0:
+                for f in range(d_out + 2):
+                    sij[n_in, f] = min(sij[n_in, f], c)
             n_in += 1
         if n_in == 0:
             continue
+        n_rows = 0
+        for k in range(n_in):
+            if bay[q_in[k]] > 0.0:
+                tot = 0.0
+                for e in range(d_out + 2):
+                    tot += sij[k, e]
+                for e in range(d_out + 2):
+                    if sij[k, e] > 0.0:
+                        rows[n_rows, :d_out + 2] = 0.0
+                        rows[n_rows, e] = sij[k, e]
+                        r_cap[n_rows] = cap_i[k] * sij[k, e] / tot
+                        r_q[n_rows] = k
+                        r_e[n_rows] = e
+                        n_rows += 1
+            else:
+                rows[n_rows, :d_out + 2] = sij[k, :d_out + 2]
+                r_cap[n_rows] = cap_i[k]
+                r_q[n_rows] = k
+                r_e[n_rows] = -1
+                n_rows += 1
         for e in range(d_out):
             rt[e] = recv[out_links[out_ptr[n] + e]]
-        _node_split(n_in, d_out, sij[:n_in, :d_out + 2], cap_i, rt, alpha, active, done, s_tot)
-        for i in range(n_in):
-            if alpha[i] > 0.0:
-                moved = _move(n, q_in[i], s_in[i], alpha[i], sij[i], budget, d_out, t, queues,
-                              pool, groups, route, inflow, cohort_s, t_mid, min_packet)
-                if q_in[i] < n_links:
-                    outflow[q_in[i]] += moved
+        _node_split(n_rows, d_out, rows[:n_rows, :d_out + 2], r_cap, rt, alpha, active, done,
+                    s_tot)
+        budget[:n_in, :d_out + 2] = 0.0
+        for r in range(n_rows):
+            k = r_q[r]
+            if r_e[r] < 0:
+                for e in range(d_out + 2):
+                    budget[k, e] = alpha[r] * sij[k, e]
+            else:
+                budget[k, r_e[r]] = alpha[r] * sij[k, r_e[r]]
+        for k in range(n_in):
+            tot = 0.0
+            for e in range(d_out + 2):
+                tot += budget[k, e]
+            if tot > cap_i[k]:                   # lane groups share the approach's capacity
+                for e in range(d_out + 2):
+                    budget[k, e] *= cap_i[k] / tot
+            if tot > 0.0:
+                moved = _move(n, q_in[k], s_in[k], budget[k], d_out, t, queues, pool, groups,
+                              route, inflow, cohort_s, t_mid, min_packet)
+                if q_in[k] < n_links:
+                    outflow[q_in[k]] += moved
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _scratch(net):
     """Work arrays of the node model, sized by the largest node."""
-    in_ptr, in_links, out_ptr, out_links = net
+    in_ptr, in_links, out_ptr, out_links, bay = net
     max_in = 1
     max_out = 0
     for n in range(out_ptr.size - 1):
         max_in = max(max_in, in_ptr[n + 1] - in_ptr[n] + 1)
         max_out = max(max_out, out_ptr[n + 1] - out_ptr[n])
-    return (np.zeros((max_in, max_out + 2)), np.zeros(max_in), np.zeros(max_in),
-            np.zeros(max_in), np.zeros(max_out + 2), np.zeros(max_in, np.int64),
-            np.zeros(max_in, np.bool_), np.zeros(max_out + 2, np.bool_), np.zeros(max_in),
-            np.zeros(max_out + 2))
+    w = max_out + 2
+    n_rows = max_in * w
+    return (np.zeros((max_in, w)), np.zeros(max_in), np.zeros(max_in),
+            np.zeros(max_in, np.int64), np.zeros((max_in, w)), np.zeros((n_rows, w)),
+            np.zeros(n_rows), np.zeros(n_rows, np.int64), np.zeros(n_rows, np.int64),
+            np.zeros(n_rows), np.zeros(w), np.zeros(n_rows, np.bool_), np.zeros(w, np.bool_),
+            np.zeros(n_rows))
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -463,6 +521,7 @@ def advance_steps(clock, until, dt, margin, cohort_s, min_packet, links, ring, c
     acc_in, acc_out, acc_n, max_n = acc
     n_links = nup.size
     send = np.zeros(n_links)
+    ready = np.zeros(n_links)
     recv = np.zeros(n_links)
     inflow = np.zeros(n_links)
     outflow = np.zeros(n_links)
@@ -476,10 +535,10 @@ def advance_steps(clock, until, dt, margin, cohort_s, min_packet, links, ring, c
         h = min(dt, until - t)
         _generate(t, h, dem, groups, route, queues, pool, cohort_s)
         _link_flows(t, h, k, int(clock[2]), clock[3], dt, links, nup, ndn, hoff, hlen, hist_up,
-                    hist_dn, hist_t, send, recv)
+                    hist_dn, hist_t, send, recv, ready)
         inflow[:] = 0.0
         outflow[:] = 0.0
-        _nodes(t, h, n_links, net, cap, send, recv, queues, pool, groups, route, inflow,
+        _nodes(t, h, n_links, net, cap, send, ready, recv, queues, pool, groups, route, inflow,
                outflow, cohort_s, min_packet, scratch)
         k += 1
         for l in range(n_links):

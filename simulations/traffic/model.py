@@ -35,6 +35,12 @@ from .network import RoadNetwork
 __all__ = ["TrafficModel"]
 
 ROUTINGS = ("dynamic", "fixed")
+FIFOS = ("lanes", "strict")
+BAY_VEH_PER_LANE = 10.0
+"""Vehicles per lane that the lane groups of a multi-lane approach see past a blocked turn
+(about 50 m of turn bay per lane at jam density)."""
+BAY_VEH_ORIGIN = 20.0
+"""Vehicles of an origin queue that may leave by a free link past those for a blocked one."""
 
 
 def _link_index(links, n: int, what: str) -> np.ndarray:
@@ -100,6 +106,13 @@ class TrafficModel(Engine):
         Demand departs in quanta of (at most) this many vehicles, evenly
         spaced over each demand row's interval (1: whole vehicles; smaller
         values approach a continuous flow at the cost of more packets).
+    fifo : {"lanes", "strict"}
+        ``"lanes"``: a link of two or more lanes meets the node as one lane group
+        per turn with a turn bay of :data:`BAY_VEH_PER_LANE` vehicles per lane
+        (an origin queue: :data:`BAY_VEH_ORIGIN`), so a blocked turn holds back
+        only its own vehicles until its queue fills the bay (partial FIFO, as
+        turn lanes do); a single-lane link stays strictly FIFO. ``"strict"``:
+        every approach is strictly FIFO (a blocked turn holds the whole approach).
     cohort_s : float
         Vehicles of one trip group entering a link (or origin queue) within
         this many seconds of each other share one packet (so their order
@@ -112,11 +125,13 @@ class TrafficModel(Engine):
                  reroute_every_s: float = 300.0, reroute_share: float = 0.5,
                  dt_s: float | None = None, trip_bin_s: float = 60.0,
                  min_speed_factor: float = 0.1, cohort_s: float = 30.0,
-                 min_group_veh: float = 5.0, quantum_veh: float = 1.0):
+                 min_group_veh: float = 5.0, quantum_veh: float = 1.0, fifo: str = "lanes"):
         if not isinstance(net, RoadNetwork):
             raise ValueError(f"TrafficModel: net must be a RoadNetwork, not {type(net).__name__}")
         if routing not in ROUTINGS:
             raise ValueError(f"TrafficModel: routing={routing!r} is unknown; use one of {ROUTINGS}")
+        if fifo not in FIFOS:
+            raise ValueError(f"TrafficModel: fifo={fifo!r} is unknown; use one of {FIFOS}")
         for name, v in (("reroute_every_s", reroute_every_s), ("min_speed_factor",
                                                                 min_speed_factor)):
             if not (np.isfinite(v) and v > 0):
@@ -161,7 +176,11 @@ class TrafficModel(Engine):
         self._pool = self._new_pool(max(1024, 4 * (n + nn)))
         self._acc = tuple(np.zeros(n) for _ in range(4))     # in, out, veh*s, max veh
         self._frame = (0.0, np.zeros(n), np.zeros(n), np.zeros(n))
-        self._net = (net.in_ptr, net.in_links, net.out_ptr, net.out_links)
+        self.fifo = fifo
+        bay = np.concatenate([np.where(net.lanes >= 2.0, BAY_VEH_PER_LANE * net.lanes, 0.0),
+                              np.full(nn, BAY_VEH_ORIGIN)]) if fifo == "lanes" \
+            else np.zeros(n + nn)
+        self._net = (net.in_ptr, net.in_links, net.out_ptr, net.out_links, bay)
         self._links = None
         self._wall = 0.0
         self._reroutes = 0

@@ -180,6 +180,24 @@ def test_diverge_is_fifo_a_blocked_turn_holds_the_whole_approach():
     assert f[0] == pytest.approx(2 * 0.05 * Q1, rel=0.02)
 
 
+def test_multi_lane_diverge_a_blocked_turn_holds_only_its_lane_group():
+    # 0 -> 1 (two lanes), then 1 -> 2 and 1 -> 3; the turn into 3 is shut for 40 s, so
+    # 9 vehicles queue for it, within the two-lane approach's bay (2 x 10 vehicles)
+    net = RoadNetwork([0, 1, 1, 3], [1, 2, 3, 4], [500.0, 500.0, 300.0, 300.0], U,
+                      [2, 1, 1, 1])
+    passed = {}
+    for fifo in ("lanes", "strict"):
+        m = _model(net, dt_s=1.0, routing="fixed", cohort_s=1.0, fifo=fifo)
+        m.add_demand([0, 0], [2, 4], 0.0, 4000.0, 0.3 * Q1)
+        m.advance(600.0)
+        before = m.result()["entered"].to_numpy()
+        m.set_capacity_factor([2], 1e-6)
+        m.advance(640.0)
+        passed[fifo] = (m.result()["entered"].to_numpy() - before)[1]
+    assert passed["lanes"] == pytest.approx(40.0 * 0.3 * Q1, rel=0.05)   # the free turn flows
+    assert passed["strict"] < 0.2 * passed["lanes"]                      # held behind
+
+
 def test_merge_shares_the_outflow_in_proportion_to_incoming_capacities():
     net = RoadNetwork([0, 1, 2], [2, 2, 3], [500.0, 500.0, 500.0], U, [1, 2, 1])
     m = _model(net, dt_s=1.0)
