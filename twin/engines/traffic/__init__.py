@@ -117,6 +117,7 @@ class TrafficAdapter(Adapter):
             fitted_vph=np.einsum("ij,ijk->k", prior * self.fit_factor, self.incidence))
         self.calibrator = _cal.Calibrator(self.incidence, gain=s.calibration.gain,
                                           clip=s.calibration.clip)
+        self._shape = bool(s.calibration.enabled and s.calibration.shape and ids)
 
     # -- running --------------------------------------------------------------------
     def _entered(self) -> np.ndarray:
@@ -144,8 +145,7 @@ class TrafficAdapter(Adapter):
         d_node = np.repeat(ends[d], k)
         apart = o_node != d_node
         shift = s.warmup_s
-        for a, b, share in _demand.profile_rate(s.profile, self.scenario.start, self._added,
-                                                until_s):
+        for a, b, share in self._rates(self._added, until_s):
             rate = np.repeat(od[o, d] * share / k, k)
             keep = apart & (rate > _MIN_RATE_VPS / k)
             if keep.any():
@@ -154,6 +154,24 @@ class TrafficAdapter(Adapter):
                     self._model.add_demand(o_node[keep], d_node[keep], a + shift, b + shift,
                                            rate[keep])
         self._added = until_s
+
+    def _rates(self, t0_s: float, t1_s: float) -> list[tuple[float, float, float]]:
+        """Share of the daily trips per second in pieces of ``[t0_s, t1_s)``: the daily
+        profile, or, where the counters have readings, the period's mean share times
+        the counters' time shape (:func:`.calibration.reading_shape`)."""
+        pieces = _demand.profile_rate(self.settings.profile, self.scenario.start, t0_s, t1_s)
+        if not self._shape:
+            return pieces
+        mean = self._period_share() / 3600.0
+        shape = _cal.reading_shape(self.city.sensors.readings, self.counters["counter"].tolist(),
+                                   self.scenario.start, t0_s, t1_s, self.scenario.duration_s)
+        out = []
+        for a, b, rate in pieces:
+            for sa, sb, f in shape:
+                lo, hi = max(a, sa), min(b, sb)
+                if hi > lo:
+                    out.append((lo, hi, mean * f if np.isfinite(f) else rate))
+        return out
 
     def _calibrate(self, now_s: float) -> None:
         """Nudge the demand by the counters over the interval since the last call."""

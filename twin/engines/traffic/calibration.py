@@ -15,6 +15,11 @@
   strength * sum_p x_p (s_p - 1)^2``.
 - :class:`Calibrator` nudges, during a run, the OD pairs crossing a counter
   by the clipped ratio of reading to model (an integral controller with gain).
+- :func:`reading_shape`: the counters' time shape over the period (each
+  counter's reading per interval over its period mean, averaged over the
+  counters), so that the demand rises and falls within the period as the
+  counts do (an hourly profile cannot place a peak at 08:00 and its fall by
+  09:00).
 - :func:`geh` is the GEH statistic.
 
 Examples
@@ -35,8 +40,8 @@ from scipy.sparse.csgraph import dijkstra
 
 from geodata.errors import DataWarning, describe_ids
 
-__all__ = ["geh", "match_counters", "counter_readings", "path_incidence", "fit_od",
-           "Calibrator"]
+__all__ = ["geh", "match_counters", "counter_readings", "reading_shape", "path_incidence",
+           "fit_od", "Calibrator"]
 
 _CLASS_RANK = {"motorway": 0, "trunk": 1, "primary": 2, "arterial": 2, "secondary": 3,
                "collector": 3, "tertiary": 4, "local": 5}
@@ -131,6 +136,45 @@ def counter_readings(readings: pd.DataFrame, counters, t0: pd.Timestamp, t1: pd.
     r = readings[readings["sensor_id"].isin(list(counters))]
     r = r[(r["time"] >= t0) & (r["time"] < t1)]
     return r.groupby("sensor_id")["value"].mean().reindex(list(counters))
+
+
+def reading_shape(readings: pd.DataFrame, counters, start: pd.Timestamp, t0_s: float,
+                  t1_s: float, period_s: float, bin_s: float = 900.0) -> list:
+    """The counters' time shape: ``(a, b, factor)`` per ``bin_s`` interval of ``[t0_s, t1_s)``.
+
+    Times are seconds from ``start``; intervals are aligned on ``start``. A
+    counter's factor in an interval is its mean reading there over its mean
+    reading in ``[0, period_s)``; ``factor`` is the mean over the counters with
+    readings in both (NaN where none has: the caller falls back to its profile).
+
+    Examples
+    --------
+    >>> t = pd.Timestamp("2024-07-05T07:00+08:00")
+    >>> r = pd.DataFrame({"sensor_id": "C1", "time": t + pd.to_timedelta([0, 900, 1800, 2700],
+    ...                   unit="s"), "value": [100.0, 300.0, 300.0, 100.0]})
+    >>> [round(f, 2) for a, b, f in reading_shape(r, ["C1"], t, 0.0, 3600.0, 3600.0)]
+    [0.5, 1.5, 1.5, 0.5]
+    """
+    r = readings[readings["sensor_id"].isin(list(counters))]
+    rel = (r["time"] - start).dt.total_seconds().to_numpy()
+    value = r["value"].to_numpy(float)
+    ok = np.isfinite(value)
+    rel, value, ids = rel[ok], value[ok], r["sensor_id"].to_numpy()[ok]
+    base = pd.Series(value[(rel >= 0) & (rel < period_s)]).groupby(
+        ids[(rel >= 0) & (rel < period_s)]).mean()
+    base = base[base > 0]
+    out = []
+    k = np.floor(t0_s / bin_s)
+    while k * bin_s < t1_s - 1e-9:
+        a, b = k * bin_s, (k + 1) * bin_s
+        sel = (rel >= a) & (rel < b) & np.isin(ids, base.index)
+        f = float("nan")
+        if sel.any():
+            mean = pd.Series(value[sel]).groupby(ids[sel]).mean()
+            f = float((mean / base.reindex(mean.index)).mean())
+        out.append((max(a, t0_s), min(b, t1_s), f))
+        k += 1
+    return out
 
 
 def _fastest_link(net) -> tuple[csr_matrix, np.ndarray, np.ndarray]:

@@ -21,6 +21,7 @@
     gain = 0.5                      # calibrator gain per exchange
     clip = 1.5                      # largest ratio applied per exchange
     max_distance_m = 60.0           # counter-to-road matching distance
+    shape = true                    # within the period, demand follows the counters' time shape
 
 Road ids are checked against the city when the adapter is built
 (:func:`check_roads`), with a did-you-mean.
@@ -47,7 +48,7 @@ __all__ = ["TrafficSettings", "Calibration", "Incident", "parse_traffic", "apply
 _KEYS = {"demand", "profile", "demand_scale", "trips_per_resident", "zone_size", "routing",
          "time_step", "warmup", "congestion_threshold", "closed_depth_m", "closures",
          "incidents", "calibration"}
-_CAL_KEYS = {"enabled", "strength", "gain", "clip", "max_distance_m"}
+_CAL_KEYS = {"enabled", "strength", "gain", "clip", "max_distance_m", "shape"}
 _INCIDENT_KEYS = {"road", "start", "end", "capacity"}
 
 
@@ -60,6 +61,7 @@ class Calibration:
     gain: float = 0.5
     clip: float = 1.5
     max_distance_m: float = 60.0
+    shape: bool = True
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,8 @@ def parse_traffic(raw: dict, ctx) -> TrafficSettings:
         strength=ctx.number(cal_raw, "strength", w, default=0.05, positive=True),
         gain=ctx.number(cal_raw, "gain", w, default=0.5, low=0.0, high=1.0),
         clip=ctx.number(cal_raw, "clip", w, default=1.5, low=1.0, high=10.0),
-        max_distance_m=ctx.number(cal_raw, "max_distance_m", w, default=60.0, positive=True))
+        max_distance_m=ctx.number(cal_raw, "max_distance_m", w, default=60.0, positive=True),
+        shape=ctx.flag(cal_raw, "shape", w, True))
     return TrafficSettings(
         demand=demand, profile=_profile(t, ctx),
         demand_scale=ctx.number(t, "demand_scale", "traffic", default=1.0, low=0.0, high=100.0),

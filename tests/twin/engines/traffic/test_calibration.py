@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
 from geodata.errors import DataWarning
 from simulations.traffic import RoadNetwork, TrafficModel
 from twin.engines.traffic.calibration import (Calibrator, fit_od, geh, match_counters,
-                                              path_incidence)
+                                              path_incidence, reading_shape)
 from twin.engines.traffic.network import city_network
 
 
@@ -97,3 +98,20 @@ def test_a_congested_counter_only_nudges_down():
     assert np.all(cal.factor == 1.0)
     cal.update(600.0, np.array([500.0]), np.array([1000.0]), hold_up=np.array([True]))
     np.testing.assert_allclose(cal.factor, 1 / 1.5)
+
+
+def test_reading_shape_is_each_counters_reading_over_its_period_mean():
+    # two counters of different size with the same rise and fall: the shape is theirs,
+    # each normalised by its own period mean; a bin without readings is NaN
+    t0 = pd.Timestamp("2024-07-05T07:00+08:00")
+    minutes = np.arange(0, 120, 5)
+    rel = np.where(minutes < 60, 0.5 + minutes / 60.0, 2.5 - minutes / 60.0)   # peak at 1 h
+    rows = [pd.DataFrame({"sensor_id": c, "time": t0 + pd.to_timedelta(minutes, unit="min"),
+                          "value": size * rel}) for c, size in (("A", 3000.0), ("B", 1000.0))]
+    readings = pd.concat(rows, ignore_index=True)
+    shape = reading_shape(readings, ["A", "B"], t0, -900.0, 7200.0, 7200.0, bin_s=900.0)
+    assert shape[0][:2] == (-900.0, 0.0) and np.isnan(shape[0][2])        # before the data
+    f = np.array([s[2] for s in shape[1:]])
+    expect = np.array([rel[(minutes >= 15 * k) & (minutes < 15 * (k + 1))].mean()
+                       for k in range(8)]) / rel.mean()
+    np.testing.assert_allclose(f, expect, rtol=1e-12)
