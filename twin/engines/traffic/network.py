@@ -77,17 +77,17 @@ class CityNetwork:
         return np.flatnonzero(self.links["road"].isin(list(road_ids)).to_numpy())
 
     def gateways(self, margin_m: float = 30.0, classes=("arterial",)) -> np.ndarray:
-        """Nodes where a road of ``classes`` leaves the network: dead ends of the core
-        within ``margin_m`` of the network's bounding box (external traffic enters there)."""
+        """Nodes where a road of ``classes`` leaves the network (external traffic enters
+        there): nodes of the core within ``margin_m`` of the network's bounding box where
+        exactly one road of ``classes`` ends. Lesser roads may meet there too (a lane
+        along the district's edge does not stop an avenue from going on beyond it)."""
         up, dn = self.links["upstream"].to_numpy(), self.links["downstream"].to_numpy()
-        pairs = np.unique(np.sort(np.column_stack([up, dn]), axis=1), axis=0)
-        degree = np.bincount(pairs.ravel(), minlength=len(self.nodes))
-        big = np.zeros(len(self.nodes), bool)
         sel = self.links["class"].isin(list(classes)).to_numpy()
-        big[up[sel]] = big[dn[sel]] = True
+        pairs = np.unique(np.sort(np.column_stack([up[sel], dn[sel]]), axis=1), axis=0)
+        degree = np.bincount(pairs.ravel(), minlength=len(self.nodes))
         lo, hi = self.nodes.min(axis=0), self.nodes.max(axis=0)
         edge = np.minimum(self.nodes - lo, hi - self.nodes).min(axis=1) <= margin_m
-        return np.flatnonzero((degree == 1) & big & edge & self.core)
+        return np.flatnonzero((degree == 1) & edge & self.core)
 
     def padded_lines(self) -> tuple[np.ndarray, np.ndarray]:
         """Line coordinates as ``(link, vertex)`` arrays of x and y, NaN-padded."""

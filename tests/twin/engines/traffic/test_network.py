@@ -73,6 +73,16 @@ def test_gateways_are_arterial_dead_ends_at_the_edge():
     assert len(gw) == 1 and np.allclose(net.nodes[gw[0]], [200, 0])
 
 
+def test_an_arterial_ending_at_the_edge_on_a_lane_along_it_is_a_gateway():
+    # the avenue g ends on the district's east edge, where the lane e-f runs along it
+    rows = SQUARE + [("g", [(100, 0), (200, 0)], 6, 60.0, 10800.0, False, "arterial"),
+                     ("e", [(200, -50), (200, 0)], 2, 36.0, 1800.0, False, "local"),
+                     ("f", [(200, 0), (200, 100)], 2, 36.0, 1800.0, False, "local")]
+    net = city_network(roads(rows))
+    gw = net.gateways()
+    assert len(gw) == 1 and np.allclose(net.nodes[gw[0]], [200, 0])
+
+
 def test_bad_roads_are_data_errors():
     bad = roads(SQUARE)
     bad.loc[1, "speed_kmh"] = 0.0
