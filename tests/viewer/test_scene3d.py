@@ -1,5 +1,6 @@
 """The 3D view: replay updates only grids and colours; layers; picking; cameras."""
 import base64
+import zlib
 
 import numpy as np
 import pytest
@@ -21,8 +22,15 @@ def test_flood_water_appears_with_the_frame(view):
     assert not view.actors["flood"].GetVisibility()           # frame 0 is dry
     view.show_frame(2)
     assert view.actors["flood"].GetVisibility() and view.water_cells == 20
-    assert view.meshes["flood"].area == pytest.approx(2000.0, rel=1e-4)
     assert view.toggles()["flood"] == "Flood water"
+    # a surface on the terrain's vertices (the cell centres here): those of rows 4-5 are
+    # 0.4 m under water, at the level of their cell; the others under the ground
+    drape = view.surfaces["flood"]
+    z = np.asarray(view.meshes["flood"].points[:, 2], float) + view.model.origin[2]
+    wet = z > drape.ground
+    assert wet.sum() == 20
+    assert set(np.round(Y0 - drape.y[wet], 3)) == {45.0, 55.0}
+    np.testing.assert_allclose(z[wet] - drape.ground[wet], 0.4, atol=0.006)   # centimetres
 
 
 def test_frame_change_keeps_static_geometry_and_recolours(view):
@@ -67,23 +75,28 @@ def test_frame_change_streams_only_the_changes(view):
     delta = view.stream.delta
     assert delta["seq"] == seq + 1 and delta["frame"] == 2
     (water,) = delta["surfaces"]
-    cells = np.frombuffer(base64.b64decode(view.stream.grids[water["actor"]]["cells"]), "<u4")
-    wet = np.unpackbits(np.frombuffer(base64.b64decode(water["wet"]), np.uint8))
-    assert wet[:cells.size].sum() == 20 == view.water_cells       # rows 4-5 of the tiny run
-    level = np.frombuffer(base64.b64decode(water["level"]), "<u2")
-    assert level.size == 2 * 11 + 11                                # corner rows 4, 5, 6
-    floor = view.stream.grids[water["actor"]]["floor"]
-    z = view.meshes["flood"].points[:, 2]
-    np.testing.assert_allclose(np.sort(np.unique(floor + level / 100)),
-                               np.sort(np.unique(np.round(z[z > floor + 1e-3], 2))), atol=0.006)
-    colours = np.frombuffer(base64.b64decode(water["palette"]), np.uint8).reshape(-1, 3)
-    cls = np.frombuffer(base64.b64decode(water["cls"]), np.uint8)
-    assert cls.size == 20 and colours.tolist() == [list(palette.DEPTH_COLORS[2])]  # 0.4 m
+    grid = view.stream.grids[water["actor"]]
+
+    def inflate(key, dtype):
+        return np.frombuffer(zlib.decompress(base64.b64decode(water[key])), dtype)
+
+    n = grid["n"]
+    changed = np.unpackbits(inflate("changed", np.uint8))[:n].astype(bool)
+    up = np.unpackbits(inflate("up", np.uint8))[:n].astype(bool)
+    assert up.sum() == 20 and (changed >= up).all()                # rows 4-5 came up
+    z = grid["floor"] + inflate("z", "<u2") * grid["scale"]        # only the changed vertices
+    np.testing.assert_allclose(z, view.meshes["flood"].points[changed, 2], atol=1e-4)
+    colours = np.frombuffer(base64.b64decode(grid["palette"]), np.uint8).reshape(-1, 3)
+    cls = inflate("cls", np.uint8)
+    assert colours.tolist() == [list(c) for c in palette.DEPTH_COLORS]
+    assert (colours[cls[up[changed]]] == palette.DEPTH_COLORS[2]).all()   # 0.4 m
     roads = [c for c in delta["colors"] if c["actor"] == view.actors["roads"].__this__]
     rgb = np.frombuffer(base64.b64decode(roads[0]["rgb"]), np.uint8).reshape(-1, 3)
     assert (rgb == palette.ROAD_CLOSED).all() and len(rgb) == view.meshes["roads"].n_cells
-    view.show_frame(2)                                             # nothing new to recolour
+    view.show_frame(2)                                             # nothing new to send
     assert view.stream.delta["colors"] == []
+    water = view.stream.delta["surfaces"][0]
+    assert inflate("z", "<u2").size == 0 and water["base"] == delta["surfaces"][0]["id"]
 
 
 def test_a_ray_picks_the_building_under_it(view):
