@@ -155,8 +155,8 @@ class TrafficModel(Engine):
         self.capacity_factor = np.ones(n)
         self.speed_factor = np.ones(n)
         self.demand = Demand(nn, trip_bin_s, min_group_veh, quantum_veh, seed)
-        self._route_state = np.zeros((0, n, 2), np.float32)
-        self.frac, self.sent = self._route_state[:, :, 0], self._route_state[:, :, 1]
+        self.frac = np.zeros((0, n), np.float32)      # turn shares per destination, by slot
+        self.sent = np.zeros((0, n))                  # vehicles sent per destination, by slot
         # ring of curve values: long enough for the slowest allowed speed and the wave
         longest = np.maximum(self.length_eff / (net.free_speed_ms * self.min_speed_factor),
                              self.length_eff / net.backward_wave_ms)
@@ -274,10 +274,9 @@ class TrafficModel(Engine):
             warnings.warn(f"add_demand: {len(pairs)} origin-destination pair(s) have no path "
                           f"and will be counted unserved: {pairs[:10]}", stacklevel=2)
         if new.size:
-            self._route_state = np.concatenate([self._route_state, np.zeros(
-                (new.size, self.net.n_links, 2), np.float32)])
-            # frac[d, s] and sent[d, s] side by side: a node's turn data is one cache line
-            self.frac, self.sent = self._route_state[:, :, 0], self._route_state[:, :, 1]
+            self.frac = np.concatenate([self.frac, np.zeros((new.size, self.net.n_links),
+                                                            np.float32)])
+            self.sent = np.concatenate([self.sent, np.zeros((new.size, self.net.n_links))])
             saved = self.frac[:-new.size].copy()
             self._reroute(1.0)                  # new destinations start on shortest paths
             self.frac[:-new.size] = saved
