@@ -40,6 +40,9 @@ from .routing import choose_turn
 
 __all__ = ["curve_at", "advance_steps", "packet_total"]
 
+COHORT_LOOK = 16
+"""Packets of an open cohort searched for one of the same trip group to join."""
+
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -97,7 +100,8 @@ def _append(q, g, d, amount, t, queues, pool, cohort_s, g_last, route):
     *cohort*: in it, vehicles of the same group share one packet (their order
     inside the cohort is not kept; the curves, not the packets, time the flows).
     The packet a group last entered (``g_last``) is found at once: when it is
-    still in this queue's open cohort the vehicles join it (no walk along the
+    still in this queue's open cohort the vehicles join it; otherwise the
+    cohort's first :data:`COHORT_LOOK` packets are searched (not the whole
     cohort, whose length grows with the flow).
     """
     head, tail, qcount, coh_head, coh_t = queues
@@ -106,9 +110,19 @@ def _append(q, g, d, amount, t, queues, pool, cohort_s, g_last, route):
     is_open = coh_head[q] >= 0 and t - coh_t[q] < cohort_s
     if is_open:
         p = g_last[g]
-        if p >= 0 and pg[p] == g and pq[p] == q and pc[p] > 0.0 and pstamp[p] == coh_t[q]:
+        if not (p >= 0 and pg[p] == g and pq[p] == q and pc[p] > 0.0
+                and pstamp[p] == coh_t[q]):
+            p = coh_head[q]                      # else look at the cohort's first packets
+            for _ in range(COHORT_LOOK):
+                if p < 0 or pg[p] == g:
+                    break
+                p = pnext[p]
+            if p >= 0 and pg[p] != g:
+                p = -1
+        if p >= 0:
             pc[p] += amount
             qcount[q] += amount
+            g_last[g] = p
             deg = route[3][_queue_node(q, route) + 1] - route[3][_queue_node(q, route)]
             if pturn[p] < deg:
                 route[1][d, route[3][_queue_node(q, route)] + pturn[p]] += amount
@@ -442,6 +456,24 @@ def _nodes(t, h, n_links, net, cap, send, ready, recv, queues, pool, groups, rou
             n_in += 1
         if n_in == 0:
             continue
+        lanes = False
+        for k in range(n_in):
+            if bay[q_in[k]] > 0.0:
+                lanes = True
+        for e in range(d_out):
+            rt[e] = recv[out_links[out_ptr[n] + e]]
+        if not lanes:                            # all strictly FIFO: one row per approach
+            _node_split(n_in, d_out, sij[:n_in, :d_out + 2], cap_i, rt, alpha, active, done,
+                        s_tot)
+            for k in range(n_in):
+                if alpha[k] > 0.0:
+                    for e in range(d_out + 2):
+                        budget[k, e] = alpha[k] * sij[k, e]
+                    moved = _move(n, q_in[k], s_in[k], budget[k], d_out, t, queues, pool,
+                                  groups, route, inflow, cohort_s, t_mid, min_packet)
+                    if q_in[k] < n_links:
+                        outflow[q_in[k]] += moved
+            continue
         n_rows = 0
         for k in range(n_in):
             if bay[q_in[k]] > 0.0:
@@ -462,8 +494,6 @@ def _nodes(t, h, n_links, net, cap, send, ready, recv, queues, pool, groups, rou
                 r_q[n_rows] = k
                 r_e[n_rows] = -1
                 n_rows += 1
-        for e in range(d_out):
-            rt[e] = recv[out_links[out_ptr[n] + e]]
         _node_split(n_rows, d_out, rows[:n_rows, :d_out + 2], r_cap, rt, alpha, active, done,
                     s_tot)
         budget[:n_in, :d_out + 2] = 0.0
