@@ -353,6 +353,59 @@ class TerrainDrape:
         return water_height(level, self.transform, self.x, self.y, self.ground,
                             spacing=self.spacing, level_ground=ground, min_depth=min_depth)
 
+    def above_normal(self, height: np.ndarray, normal: np.ndarray, *,
+                     rise: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+        """Heights over permanent water that another layer already draws at its
+        normal level (a lake, a river): such a vertex is shown only where the
+        water stands more than ``rise`` above that level (and above the ground),
+        so the two surfaces are never coplanar; elsewhere it is hidden under the
+        ground. Thin water on a bank above the normal level shows as on land.
+
+        Parameters
+        ----------
+        height : numpy.ndarray
+            ``(n,)`` water height above the ground (m), as from :meth:`water_height`.
+        normal : numpy.ndarray
+            ``(n,)`` normal water level (m, world) of the permanent water under each
+            vertex, NaN off permanent water.
+        rise : float
+            How far (m) the water must stand above the normal level to be shown.
+
+        Returns
+        -------
+        height : numpy.ndarray
+            ``(n,)`` heights to draw: unchanged off permanent water; on it the
+            same where shown (the water's own level), else below the ground by
+            as much as the level falls short of ``normal + rise`` (at least by
+            1e-6, and never above ``height``).
+        depth : numpy.ndarray
+            ``(n,)`` the water's depth above the normal level or the ground,
+            whichever is higher (the height itself off permanent water): what
+            its colour class shows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> x = y = np.arange(2.0)
+        >>> d = TerrainDrape(x, y, np.zeros((2, 2)), x, y, np.ones((2, 2), bool), (0, 0, 0))
+        >>> h, depth = d.above_normal(np.array([3.0, 3.5, 0.2, 0.2]),
+        ...                           np.array([3.0, 3.0, np.nan, 0.1]))
+        >>> h.round(2).tolist(), depth.round(2).tolist()
+        ([-0.05, 3.5, 0.2, 0.2], [0.0, 0.5, 0.2, 0.1])
+        """
+        h = np.asarray(height, float)
+        normal = np.asarray(normal, float)
+        if h.shape != (self.n_points,) or normal.shape != (self.n_points,):
+            raise ValueError(f"height {h.shape} and normal {normal.shape} must both have one "
+                             f"value per drape vertex ({self.n_points},)")
+        body = np.isfinite(normal)
+        base = np.nan_to_num(normal)
+        floor = np.where(body, np.maximum(base - self.ground, 0.0), 0.0)
+        depth = h - floor
+        over = self.ground + h - base - rise          # the level above normal + rise
+        hidden = body & ~((over > 0) & (depth > 0))
+        return np.where(hidden, np.minimum(np.minimum(h, over), -1e-6), h), depth
+
     def heights(self, height: np.ndarray) -> np.ndarray:
         """Local z of each vertex for heights above the ground: those above 0 raised
         to at least :attr:`lift`; those in no triangle with a vertex above 0 (whose

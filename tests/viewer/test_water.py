@@ -224,3 +224,34 @@ def test_bad_shapes_are_refused_with_the_sizes():
         drape.water_height(np.zeros((4, 4)))
     with pytest.raises(ValueError, match="layer grid"):
         drape.at_cells(np.zeros(3))
+
+
+def test_over_permanent_water_only_a_rise_above_the_normal_level_is_drawn():
+    """A lake 3 m deep at its normal level 10 m: nothing drawn on it (the static lake
+    shows); risen 0.5 m: drawn at 10.5 m and classed by the 0.5 m rise; a bank inside
+    the body above the normal level keeps its own depth; off the body nothing changes."""
+    x, y = np.arange(4.0), np.array([1.0, 0.0])
+    ground = np.array([[7.0, 7.0, 10.2, 9.0], [7.0, 7.0, 10.2, 9.0]])
+    drape = TerrainDrape(x, y, ground, x, y, np.ones((2, 4), bool), (0, 0, 0))
+    normal = np.where(drape.x < 3, 10.0, np.nan)          # the last column is land
+    g = drape.ground
+    calm = np.where(g == 7.0, 3.0, np.where(g == 10.2, -0.2, 0.5))
+    h, depth = drape.above_normal(calm, normal)
+    assert (h[g == 7.0] < 0).all() and (h[g == 10.2] < 0).all()   # hidden: under the ground
+    np.testing.assert_allclose(depth[g == 7.0], 0.0)
+    np.testing.assert_allclose(h[g == 9.0], 0.5)                  # land: as it was
+    # 3 cm above the normal level is not shown either (never coplanar with the lake)
+    h, _ = drape.above_normal(np.where(g == 7.0, 3.03, calm), normal)
+    assert (h[g == 7.0] < 0).all()
+    risen = np.where(g == 7.0, 3.5, np.where(g == 10.2, 0.3, 0.5))
+    h, depth = drape.above_normal(risen, normal)
+    np.testing.assert_allclose((g + h)[g == 7.0], 10.5)           # the risen level
+    np.testing.assert_allclose(depth[g == 7.0], 0.5)              # the rise, not 3.5 m
+    np.testing.assert_allclose(h[g == 10.2], 0.3)                 # bank above the level
+    np.testing.assert_allclose(depth[g == 10.2], 0.3)
+    # 2 cm of rain on the bank 0.2 m above the normal level: an ordinary flood there
+    h, depth = drape.above_normal(np.where(g == 10.2, 0.02, calm), normal)
+    np.testing.assert_allclose(h[g == 10.2], 0.02)
+    assert (h[g == 7.0] < 0).all()
+    with pytest.raises(ValueError, match="one value per drape vertex"):
+        drape.above_normal(calm, normal[:3])

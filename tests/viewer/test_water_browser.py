@@ -3,8 +3,11 @@
 The page of ``twin serve`` (the session's shared page) goes to the last frame;
 the browser's water mesh must then hold exactly the heights the server computed
 for that frame (the per-frame updates carry only changed, quantised vertices,
-compressed), and a close-up of a shoreline is kept as a screenshot under
-test-artifacts/viewer/ (``08-water-surface*.png``).
+compressed), with the flood hidden under the ground on the city's lakes and
+rivers where they stand at their normal level (the static "Lakes and rivers"
+layer shows them, no z-fighting between two coplanar surfaces); close-ups of a
+shoreline and of the lake are kept as screenshots under test-artifacts/viewer/
+(``08-water-surface*.png``).
 """
 from __future__ import annotations
 
@@ -101,9 +104,23 @@ def test_the_browser_draws_the_servers_water_surface_at_the_last_frame(page, exp
     above = view.meshes["flood"].points[:, 2] > drape.ground - drape.origin[2]
     assert above.sum() > 1000
     # only the triangles that reach above the ground are drawn
-    up = view.model.layers["flood"].drape_frame(last).height > 0
+    layer = view.model.layers["flood"]
+    up = layer.drape_frame(last).height > 0
     assert got["triangles"] == up[drape.triangles].any(axis=1).sum() < len(drape.triangles)
+    # on the lake, at its normal level at this frame, the browser's flood surface is
+    # under the ground: only the static lake is drawn there
+    body, normal = layer.water_bodies()
+    lake = drape.at_cells(np.where(body >= 0, body, np.nan)) == _lake_row(view)
+    assert lake.sum() > 1000 and up[lake].mean() < 0.1
+    hidden = lake & ~up
+    assert (np.asarray(got["z"])[hidden] < drape.ground[hidden] - drape.origin[2]).all()
     shot(page, "08-water-surface-district")
+
+
+def _lake_row(view) -> int:
+    """Row of the sample city's lake in ``city.water``."""
+    water = view.model.city.water
+    return int(np.flatnonzero(water["kind"].astype(str).to_numpy() == "lake")[0])
 
 
 @pytest.mark.browser
@@ -115,13 +132,13 @@ def test_a_close_up_of_the_shoreline(page, expected):
     wet = z > drape.ground - drape.origin[2]
     tri = drape.triangles
     shore = tri[wet[tri].any(axis=1) & ~wet[tri].all(axis=1)]
-    # the bank of the widest deep water (the lake), seen from the south
+    # the bank of the widest water deeper than 0.15 m, seen from the south
     from scipy.spatial import cKDTree
     depth = np.where(wet, z - (drape.ground - drape.origin[2]), 0.0)
-    deep = shore[depth[shore].max(axis=1) > 0.5]
+    deep = shore[depth[shore].max(axis=1) > 0.15]
     deep = deep if len(deep) else shore
     xy = np.column_stack([drape.x, drape.y])[deep].mean(axis=1)
-    lake = cKDTree(np.column_stack([drape.x, drape.y])[depth > 0.5])
+    lake = cKDTree(np.column_stack([drape.x, drape.y])[depth > 0.15])
     pick = int(np.argmax([len(n) for n in lake.query_ball_point(xy, 150.0)]))
     target = np.array([*xy[pick], drape.ground[deep[pick]].mean()]) - np.asarray(drape.origin)
     before = page.evaluate(_SET_CAMERA, [None, None])
@@ -133,5 +150,31 @@ def test_a_close_up_of_the_shoreline(page, expected):
         r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
         water = (b > r + 30) & (b > g)                     # the depth ramp: pale blue to violet
         assert 0.05 < water.mean() < 0.95, f"water covers {water.mean():.0%} of {path.name}"
+    finally:
+        page.evaluate(_SET_CAMERA, [before["position"], before["focal"]])
+
+
+@pytest.mark.browser
+def test_the_lake_at_its_normal_level_shows_clean(page, expected):
+    """No flood colour striping the lake: at its normal level only the static lake is
+    drawn (before the fix the flood surface at the same height z-fought with it)."""
+    import shapely
+    view, _ = expected
+    water = view.model.city.water
+    row = _lake_row(view)
+    normal = float(view.model.scene.blocks["water"].field_data["level"][row])
+    centre = shapely.point_on_surface(water.geometry.values[row])
+    target = np.array([centre.x, centre.y, normal]) - np.asarray(view.model.origin)
+    before = page.evaluate(_SET_CAMERA, [None, None])
+    try:
+        page.evaluate(_SET_CAMERA, [(target + [0.0, -320.0, 260.0]).tolist(), target.tolist()])
+        time.sleep(1.5)
+        path = shot(page, "08-water-surface-lake", ".scene3d")
+        rgb = pixels(page)
+        r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+        lake = (b > r + 40) & (g > r + 20)                 # the static lake's blue (64, 132, 214)
+        violet = (b > 120) & (r > g + 15)                  # the flood's 1-2 m and >= 2 m classes
+        assert lake.mean() > 0.3, f"the lake covers {lake.mean():.0%} of {path.name}"
+        assert violet.mean() < 0.002, f"flood violet on {violet.mean():.1%} of {path.name}"
     finally:
         page.evaluate(_SET_CAMERA, [before["position"], before["focal"]])

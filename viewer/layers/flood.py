@@ -1,6 +1,14 @@
 """The flood layer: water on the ground, buildings by depth against their walls,
 closed roads, the flood KPIs, and the rain / pumps / levee what-ifs.
 
+As flood maps do, the layer shows water above the normal surface of the city's
+permanent water (``city.water``: lakes, rivers, canals, drawn by the scene's own
+"Lakes and rivers" layer at their level): on a water body's cells the flood is
+shown only where it stands more than :data:`RISE_M` above the body's normal
+level, at its own level and coloured by that rise; a lake at its normal level
+shows only the static lake, in 3D and on the map. The impacts (buildings, roads,
+KPIs) already leave permanent water out (:mod:`twin.engines.flood.impacts`).
+
 Examples
 --------
 >>> layer = FloodLayer(ViewModel(city, scene, run))   # doctest: +SKIP
@@ -13,16 +21,24 @@ import html
 import numpy as np
 import panel as pn
 import pyvista as pv
+import rasterio.features
 
+from scenes.geometry import water_levels
+from scenes.water import grid_transform
 from viewer import palette
 from viewer.layers import Control, Kpi, Layer, Legend, register
 from viewer.water import DrapeFrame, TerrainDrape, WaterSurface
 
-__all__ = ["FloodLayer", "variant_changes", "flood_settings", "RETURN_PERIODS", "WATER_LIFT_M"]
+__all__ = ["FloodLayer", "variant_changes", "flood_settings", "RETURN_PERIODS", "WATER_LIFT_M",
+           "RISE_M"]
 
 WATER_LIFT_M = 0.05
 """Water on screen is drawn at least this high above the ground (m), so a thin sheet
 does not flicker against the terrain in the depth buffer."""
+
+RISE_M = 0.05
+"""On a lake, river or canal the flood is shown only where its level is more than
+this (m) above the water body's normal level (the level its static layer is drawn at)."""
 
 RETURN_PERIODS = {"as recorded": None, "2 years": 2, "5 years": 5, "10 years": 10,
                   "20 years": 20, "50 years": 50, "100 years": 100}
@@ -104,6 +120,8 @@ class FloodLayer(Layer):
         self._ever: np.ndarray | None = None
         self._drape: TerrainDrape | None = None
         self._depth: tuple[int, np.ndarray] | None = None
+        self._bodies: tuple[np.ndarray, np.ndarray] | None = None
+        self._normal_at: np.ndarray | None = None
 
     # -- the water grid ------------------------------------------------------------
     def depth(self, i: int) -> np.ndarray:
@@ -130,6 +148,84 @@ class FloodLayer(Layer):
             self._ever = ever
         return self._surface
 
+    def water_bodies(self) -> tuple[np.ndarray, np.ndarray]:
+        """The permanent water on the flood grid: the row of ``city.water`` on each
+        cell (-1 for none; every cell a polygon touches, as the engine's grid has
+        it) and that body's normal level (m, NaN off permanent water).
+
+        The normal level is the level the scene's "Lakes and rivers" layer is
+        drawn at, or the body's level at the start of the run where that is higher
+        (the median level of its wet cells in frame 0: a run whose scenario starts
+        a canal at its gauge's reading above the mapped level does not show the
+        canal as flooded before anything happened). Where bodies overlap, the
+        higher level holds.
+
+        Examples
+        --------
+        >>> body, normal = layer.water_bodies()    # doctest: +SKIP
+        >>> normal[body == 1].max()                # doctest: +SKIP
+        18.5
+        """
+        if self._bodies is None:
+            flood = self.data
+            x, y = flood["x"].to_numpy(), flood["y"].to_numpy()
+            body = np.full((y.size, x.size), -1, np.int32)
+            water = getattr(self.model.city, "water", None)
+            levels = np.zeros(0)
+            if water is not None and len(water):
+                block = self.model.scene.blocks.get("water")
+                drawn = block.field_data["level"] if block is not None and \
+                    "level" in block.field_data else None
+                levels = np.asarray(drawn, float) if drawn is not None and \
+                    len(drawn) == len(water) else water_levels(water, self.model.city.terrain)
+                order = np.argsort(levels, kind="stable")      # the highest level burnt last
+                geoms = water.geometry.values
+                shapes = [(geoms[k], int(k)) for k in order
+                          if geoms[k] is not None and not geoms[k].is_empty]
+                if shapes:
+                    body = rasterio.features.rasterize(
+                        shapes, out_shape=body.shape, transform=grid_transform(x, y), fill=-1,
+                        dtype="int32", all_touched=True)
+            if levels.size:
+                levels = np.maximum(levels, self._start_levels(body, levels.size))
+            normal = np.where(body >= 0, levels[np.maximum(body, 0)] if levels.size else 0.0,
+                              np.nan)
+            self._bodies = (body, normal)
+        return self._bodies
+
+    def _start_levels(self, body: np.ndarray, n: int) -> np.ndarray:
+        """Median water level (m) of each body's wet cells in frame 0 (-inf when dry)."""
+        s = self.surface()
+        d = self.depth(0)
+        wet = s.wet(d) & (body >= 0)
+        out = np.full(n, -np.inf)
+        if wet.any():
+            level, owner = (s.ground + d)[wet], body[wet]
+            for k in np.unique(owner):
+                out[k] = float(np.median(level[owner == k]))
+        return out
+
+    def rise(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Shown cells of frame ``i`` and the depth they show (m): off permanent water
+        the water depth (shown above the wet threshold); on it the height of the
+        water above the body's normal level or the ground, whichever is higher
+        (shown where that is above the wet threshold and the level more than
+        :data:`RISE_M` above the normal level).
+
+        Examples
+        --------
+        >>> shown, depth = layer.rise(10)          # doctest: +SKIP
+        """
+        d = self.depth(i)
+        s = self.surface()
+        _, normal = self.water_bodies()
+        body = np.isfinite(normal)
+        floor = np.where(body, np.maximum(np.nan_to_num(normal) - s.ground, 0.0), 0.0)
+        depth = np.where(s.wet(d), d - floor, 0.0)
+        level = s.ground + d
+        shown = (depth > s.threshold) & (~body | (level - np.nan_to_num(normal) > RISE_M))
+        return shown, np.where(shown, depth, 0.0)
+
     def drape(self) -> TerrainDrape:
         """The water surface the 3D view draws: a mesh on the terrain's vertices over
         the ever-wet cells, coloured by depth class."""
@@ -145,20 +241,28 @@ class FloodLayer(Layer):
     def drape_frame(self, i: int) -> DrapeFrame:
         """Water height above the ground at the drape's vertices at frame ``i`` (the
         level of the wet cells interpolated to the vertices, below the ground where
-        dry) and the depth class of each vertex (dry ones the shallowest)."""
+        dry) and the depth class of each vertex (dry ones the shallowest). On
+        permanent water a vertex is shown only where the water stands more than
+        :data:`RISE_M` above the body's normal level, classed by that rise
+        (:meth:`TerrainDrape.above_normal`); elsewhere the static lake shows."""
         d = self.depth(i)
         s = self.surface()
         wet = s.wet(d)
-        h = self.drape().water_height(np.where(wet, s.ground + d, np.nan), s.ground,
-                                      min_depth=s.threshold)
-        cls = np.searchsorted(np.asarray(palette.DEPTH_BREAKS), np.maximum(h, 0.0), side="right")
-        return DrapeFrame(h, cls.astype(np.uint8), int(wet.sum()))
+        drape = self.drape()
+        h = drape.water_height(np.where(wet, s.ground + d, np.nan), s.ground,
+                               min_depth=s.threshold)
+        if self._normal_at is None:
+            self._normal_at = drape.at_cells(self.water_bodies()[1])
+        h, depth = drape.above_normal(h, self._normal_at, rise=RISE_M)
+        cls = np.searchsorted(np.asarray(palette.DEPTH_BREAKS), np.maximum(depth, 0.0),
+                              side="right")
+        return DrapeFrame(h, cls.astype(np.uint8), int(self.rise(i)[0].sum()))
 
     def surface_frame(self, i: int):
-        d = self.depth(i)
-        wet, level = self.surface().levels(d)
-        return wet, level, palette.classify(d.ravel(), palette.DEPTH_BREAKS,
-                                            palette.DEPTH_COLORS)
+        shown, depth = self.rise(i)
+        _, level = self.surface().levels(np.where(shown, self.depth(i), 0.0))
+        return shown, level, palette.classify(depth.ravel(), palette.DEPTH_BREAKS,
+                                              palette.DEPTH_COLORS)
 
     def water(self, i: int) -> pv.PolyData:
         """The water surface of frame ``i`` as a mesh of its wet cells (cell data
@@ -171,16 +275,19 @@ class FloodLayer(Layer):
 
     def map_image(self, i: int):
         """Depth classes of frame ``i`` (uint8, 0 dry, row 0 south) over the bounding box
-        of the ever-wet cells, its extent and the map palette."""
+        of the ever-wet cells, its extent and the map palette. On permanent water the
+        class is of the rise above the normal level (0 at that level: the map's own
+        lake shows)."""
         s = self.surface()
         rows, cols = s.shape
         if s.cells.size == 0:
             return None
         r, c = np.divmod(s.cells, cols)
         r0, r1, c0, c1 = r.min(), r.max() + 1, c.min(), c.max() + 1
-        d = self.depth(i)[r0:r1, c0:c1]
+        shown, depth = self.rise(i)
+        d = depth[r0:r1, c0:c1]
         k = np.searchsorted(np.asarray(palette.DEPTH_BREAKS), d, side="right") + 1
-        img = np.where(d > s.threshold, k, 0).astype(np.uint8)[::-1]
+        img = np.where(shown[r0:r1, c0:c1], k, 0).astype(np.uint8)[::-1]
         cx, cy = s.corners
         x0, y0 = self.model.origin[:2]
         west, east = cx[c0] + x0, cx[c1] + x0
@@ -221,7 +328,8 @@ class FloodLayer(Layer):
 
     def legends(self, building_mode: str) -> list[Legend]:
         labels = palette.class_labels(palette.DEPTH_BREAKS, "m")
-        out = [Legend("Flood water depth", "m", key="flood-depth",
+        out = [Legend("Flood water depth (on lakes and rivers: above normal level)", "m",
+                      key="flood-depth",
                       classes=tuple(zip(["0.01–0.15 m"] + labels[1:], palette.DEPTH_COLORS))),
                Legend("Roads", key="flood-roads", classes=(
                    (f"closed (≥ {self.road_closed_depth:g} m of water)", palette.ROAD_CLOSED),))]
@@ -257,7 +365,19 @@ class FloodLayer(Layer):
         c, r = int(np.abs(xs - x).argmin()), int(np.abs(ys - y).argmin())
         if abs(xs[c] - x) > half or abs(ys[r] - y) > half:
             return ""
-        return f"water depth {self.depth(i)[r, c]:.2f} m"
+        body, normal = self.water_bodies()
+        if body[r, c] < 0:
+            return f"water depth {self.depth(i)[r, c]:.2f} m"
+        water = self.model.city.water
+        row = water.iloc[int(body[r, c])]
+        name = next((str(row[k]) for k in ("name", "id") if k in water and row[k] == row[k]),
+                    "permanent water")
+        d = self.depth(i)[r, c]
+        if d <= self.surface().threshold:
+            return f"{html.escape(name)} (normal level {normal[r, c]:.2f} m): dry here"
+        level = self.surface().ground[r, c] + d
+        return (f"{html.escape(name)}: water {level - normal[r, c]:+.2f} m against its normal "
+                f"level ({normal[r, c]:.2f} m)")
 
     # -- what-ifs -------------------------------------------------------------------------
     def whatif_controls(self, scenario) -> list[Control]:
