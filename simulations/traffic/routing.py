@@ -1,16 +1,14 @@
 """Destination-based routing: shortest travel times to each destination and turn shares.
 
-For every destination ``d`` the router keeps ``frac[d, l]``: the share of the
-vehicles for ``d`` standing at the start node of link ``l`` that take ``l``
-(the model stores it by slot, in the order of ``out_links``: give
-:func:`update_shares` ``out_links = arange``, ``cost[out_links]`` and
-``downstream[out_links]``, and :func:`choose_turn` reads it by slot).
-An update computes the current shortest times to each destination (a reverse
-Dijkstra per destination, in parallel) and moves the share ``share`` of each
-node's vehicles onto its best link, the rest keeping their old split
-(inertia). Links that do not lead strictly closer to ``d`` under the current
-times lose their share, so the routes never hold a cycle; closed links (cost
-``inf``) are never used.
+For every destination ``d`` the router keeps ``frac[d, s]``: the share of the
+vehicles for ``d`` standing at the start node of link ``out_links[s]`` that take
+it (by slot, in the order of ``out_links``; :func:`choose_turn` reads it so).
+An update (:func:`reroute_slots`) computes the current shortest times to each
+destination (a reverse Dijkstra per destination, in parallel) and moves the
+share ``share`` of each node's vehicles onto its best link, the rest keeping
+their old split (inertia). Links that do not lead strictly closer to ``d``
+under the current times lose their share, so the routes never hold a cycle;
+closed links (cost ``inf``) are never used.
 
 Examples
 --------
@@ -18,13 +16,14 @@ Examples
 >>> from simulations.traffic import RoadNetwork
 >>> net = RoadNetwork([0, 0, 1, 2], [1, 2, 3, 3], [100.0, 300.0, 100.0, 100.0], 10.0, 1)
 >>> dest = np.array([3])
->>> frac = np.zeros((1, 4), np.float32)
 >>> cost = net.free_time_s.copy()
 >>> dist = shortest_times(cost, net.upstream, net.in_ptr, net.in_links, dest, net.n_nodes)
 >>> dist[0].tolist()
 [20.0, 10.0, 10.0, 0.0]
->>> update_shares(frac, dist, cost, net.downstream, net.out_ptr, net.out_links, dest, 1.0)
->>> frac[0].tolist()
+>>> frac = np.zeros((1, 4), np.float32)
+>>> reroute_slots(frac, cost, net.upstream, net.downstream, net.in_ptr, net.in_links,
+...               net.out_ptr, net.out_links, dest, 1.0)
+>>> frac[0, np.argsort(net.out_links)].tolist()      # by link
 [1.0, 0.0, 1.0, 1.0]
 """
 from __future__ import annotations
@@ -34,7 +33,7 @@ import numpy as np
 
 from simulations import heap
 
-__all__ = ["shortest_times", "update_shares", "reroute_slots", "link_times", "choose_turn"]
+__all__ = ["shortest_times", "reroute_slots", "link_times", "choose_turn"]
 
 
 PARALLEL_FROM = 64
@@ -52,29 +51,33 @@ def shortest_times(cost, upstream, in_ptr, in_links, dest_nodes, n_nodes):
     return kernel(cost, upstream, in_ptr, in_links, dest_nodes, n_nodes)
 
 
-def _times(cost, upstream, in_ptr, in_links, dest_nodes, n_nodes):
-    n_dest = dest_nodes.size
-    dist = np.full((n_dest, n_nodes), np.inf)
-    for d in numba.prange(n_dest):
-        keys = np.empty(cost.size + 1)
-        vals = np.empty(cost.size + 1, np.int64)
-        row = dist[d]
-        row[dest_nodes[d]] = 0.0
-        size = heap.push(keys, vals, 0, 0.0, dest_nodes[d])
-        while size > 0:
-            key, v, size = heap.pop(keys, vals, size)
-            if key > row[v]:
+@numba.njit(cache=True, inline="always")
+def _search(dest, cost, upstream, in_ptr, in_links, row):
+    """Reverse Dijkstra: ``row`` (all ``inf`` on entry) gets each node's shortest time to ``dest``."""
+    keys = np.empty(cost.size + 1)
+    vals = np.empty(cost.size + 1, np.int64)
+    row[dest] = 0.0
+    size = heap.push(keys, vals, 0, 0.0, dest)
+    while size > 0:
+        key, v, size = heap.pop(keys, vals, size)
+        if key > row[v]:
+            continue
+        for e in range(in_ptr[v], in_ptr[v + 1]):
+            l = in_links[e]
+            c = cost[l]
+            if not np.isfinite(c):
                 continue
-            for e in range(in_ptr[v], in_ptr[v + 1]):
-                l = in_links[e]
-                c = cost[l]
-                if not np.isfinite(c):
-                    continue
-                u = upstream[l]
-                nd = key + c
-                if nd < row[u]:
-                    row[u] = nd
-                    size = heap.push(keys, vals, size, nd, u)
+            u = upstream[l]
+            nd = key + c
+            if nd < row[u]:
+                row[u] = nd
+                size = heap.push(keys, vals, size, nd, u)
+
+
+def _times(cost, upstream, in_ptr, in_links, dest_nodes, n_nodes):
+    dist = np.full((dest_nodes.size, n_nodes), np.inf)
+    for d in numba.prange(dest_nodes.size):
+        _search(dest_nodes[d], cost, upstream, in_ptr, in_links, dist[d])
     return dist
 
 
@@ -82,44 +85,11 @@ _times_serial = numba.njit(cache=True)(_times)
 _times_parallel = numba.njit(cache=True, parallel=True)(_times)
 
 
-@numba.njit(cache=True)
-def update_shares(frac, dist, cost, downstream, out_ptr, out_links, dest_nodes, share):
-    """Move ``share`` of each node's vehicles per destination onto its best link (in place)."""
-    n_nodes = out_ptr.size - 1
-    for d in range(dest_nodes.size):
-        for n in range(n_nodes):
-            o0, o1 = out_ptr[n], out_ptr[n + 1]
-            here = dist[d, n]
-            if n == dest_nodes[d] or not np.isfinite(here):
-                for e in range(o0, o1):
-                    frac[d, out_links[e]] = 0.0
-                continue
-            best = -1
-            best_t = np.inf
-            for e in range(o0, o1):
-                l = out_links[e]
-                t = cost[l] + dist[d, downstream[l]]
-                if t < best_t:
-                    best_t = t
-                    best = l
-            total = 0.0
-            for e in range(o0, o1):
-                l = out_links[e]
-                keep = 0.0
-                if np.isfinite(cost[l]) and dist[d, downstream[l]] < here:
-                    keep = frac[d, l] * (1.0 - share)
-                frac[d, l] = keep
-                total += keep
-            frac[d, best] += share
-            total += share
-            for e in range(o0, o1):
-                frac[d, out_links[e]] /= total
-
-
 def reroute_slots(frac, cost, upstream, downstream, in_ptr, in_links, out_ptr, out_links,
                   dest_nodes, share):
-    """:func:`shortest_times` and :func:`update_shares` in one pass per destination, with
-    ``frac`` kept by slot (``frac[d, s]`` for link ``out_links[s]``), in place.
+    """Shortest times to each destination and the move of ``share`` of each node's
+    vehicles onto its best link, in one pass per destination, with ``frac`` kept by
+    slot (``frac[d, s]`` for link ``out_links[s]``), in place.
 
     Each destination's search and share update run together (its row of times
     stays in cache and is never stored), in parallel over the destinations when
@@ -145,26 +115,9 @@ def _reroute(frac, cost, upstream, downstream, in_ptr, in_links, out_ptr, out_li
              dest_nodes, share):
     n_nodes = out_ptr.size - 1
     for d in numba.prange(dest_nodes.size):
-        keys = np.empty(cost.size + 1)
-        vals = np.empty(cost.size + 1, np.int64)
         row = np.full(n_nodes, np.inf)
         dn = dest_nodes[d]
-        row[dn] = 0.0
-        size = heap.push(keys, vals, 0, 0.0, dn)
-        while size > 0:
-            key, v, size = heap.pop(keys, vals, size)
-            if key > row[v]:
-                continue
-            for e in range(in_ptr[v], in_ptr[v + 1]):
-                l = in_links[e]
-                c = cost[l]
-                if not np.isfinite(c):
-                    continue
-                u = upstream[l]
-                nd = key + c
-                if nd < row[u]:
-                    row[u] = nd
-                    size = heap.push(keys, vals, size, nd, u)
+        _search(dn, cost, upstream, in_ptr, in_links, row)
         for n in range(n_nodes):
             o0, o1 = out_ptr[n], out_ptr[n + 1]
             here = row[n]

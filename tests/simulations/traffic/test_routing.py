@@ -40,15 +40,18 @@ def test_shortest_times_match_scipy_dijkstra():
 def test_shares_sum_to_one_avoid_closed_links_and_hold_no_cycle():
     net, rng = _random_net(1)
     dest = np.arange(0, 40, 7)
-    frac = np.zeros((dest.size, net.n_links), np.float32)
+    slots = np.zeros((dest.size, net.n_links), np.float32)
     closed = np.zeros(net.n_links, bool)
     closed[rng.choice(net.n_links, 15, replace=False)] = True
     for it in range(6):
         cost = np.where(closed, np.inf, rng.uniform(1.0, 60.0, net.n_links))
         dist = routing.shortest_times(cost, net.upstream, net.in_ptr, net.in_links, dest,
                                       net.n_nodes)
-        routing.update_shares(frac, dist, cost, net.downstream, net.out_ptr, net.out_links,
-                              dest, 1.0 if it == 0 else 0.3)
+        routing.reroute_slots(slots, cost, net.upstream, net.downstream, net.in_ptr,
+                              net.in_links, net.out_ptr, net.out_links, dest,
+                              1.0 if it == 0 else 0.3)
+        frac = np.zeros_like(slots)
+        frac[:, net.out_links] = slots                        # by link
         assert (frac[:, closed] == 0).all()
         for d in range(dest.size):
             sums = np.bincount(net.upstream, weights=frac[d], minlength=net.n_nodes)
@@ -93,30 +96,14 @@ def test_choose_turn_meets_the_shares_with_whole_packets():
     assert routing.choose_turn(0, 0, 1.0, route) == 4          # no route: stranded slot
 
 
-def test_reroute_by_slot_matches_search_then_shares():
-    # the fused per-destination pass gives the same shares as the two-step one, by slot
-    rng = np.random.default_rng(3)
-    side = 6
-    up, dn = [], []
-    for r in range(side):
-        for c in range(side):
-            i = r * side + c
-            if c + 1 < side:
-                up += [i, i + 1]
-                dn += [i + 1, i]
-            if r + 1 < side:
-                up += [i, i + side]
-                dn += [i + side, i]
-    net = RoadNetwork(up, dn, rng.uniform(100, 300, len(up)), 10.0, 1)
-    dest = np.array([0, 17, 35])
-    cost = net.free_time_s * rng.uniform(1.0, 3.0, net.n_links)
-    cost[5] = np.inf                                   # a closed link
-    by_link = rng.uniform(0, 1, (dest.size, net.n_links)).astype(np.float32)
-    by_slot = by_link[:, net.out_links].copy()
-    dist = routing.shortest_times(cost, net.upstream, net.in_ptr, net.in_links, dest,
-                                  net.n_nodes)
-    routing.update_shares(by_link, dist, cost, net.downstream, net.out_ptr, net.out_links,
-                          dest, 0.4)
-    routing.reroute_slots(by_slot, cost, net.upstream, net.downstream, net.in_ptr,
-                          net.in_links, net.out_ptr, net.out_links, dest, 0.4)
-    np.testing.assert_allclose(by_slot, by_link[:, net.out_links], rtol=1e-6)
+def test_a_reroute_moves_its_share_onto_the_best_link_and_keeps_the_rest():
+    """Inertia: node 0 has two routes to node 3, via 1 (20 s) and via 2 (40 s), split 50/50;
+    an update with share 0.3 gives 0.5 * 0.7 + 0.3 = 0.65 to the quicker one, 0.35 to the other."""
+    net = RoadNetwork([0, 0, 1, 2], [1, 2, 3, 3], [100.0, 300.0, 100.0, 100.0], 10.0, 1)
+    by_link = np.array([[0.5, 0.5, 1.0, 1.0]], np.float32)
+    slots = by_link[:, net.out_links].copy()
+    routing.reroute_slots(slots, net.free_time_s, net.upstream, net.downstream, net.in_ptr,
+                          net.in_links, net.out_ptr, net.out_links, np.array([3]), 0.3)
+    got = np.zeros_like(slots)
+    got[:, net.out_links] = slots
+    np.testing.assert_allclose(got[0], [0.65, 0.35, 1.0, 1.0], rtol=1e-6)
