@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -136,10 +137,42 @@ def real_run(tmp_path_factory):
     return twin.open_run(out)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def served(argv: list[str], port: int, log_path: Path, *, cwd: Path = REPO,
+           env: dict | None = None, timeout: float = 90.0):
+    """Start ``python ARGV``, a server on 127.0.0.1:``port``, in its own process group,
+    logging to ``log_path``; yield the process once the port listens (the city is loaded
+    before the server listens); stop the whole group at the end."""
+    log = open(log_path, "w")
+    proc = subprocess.Popen([sys.executable, *argv], cwd=cwd, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        t0 = time.perf_counter()
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the server exited with {proc.returncode}; see {log_path}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.perf_counter() - t0 > timeout:
+                    pytest.fail(f"the server did not answer within {timeout:g} s; see {log_path}")
+                time.sleep(0.3)
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
 
 
 @pytest.fixture(scope="session")
@@ -149,39 +182,17 @@ def server(real_run):
     The runs folder also holds a copy of the run (``compare.zarr``) to compare with.
     """
     import shutil
-    port = _free_port()
+    port = free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     runs = real_run.path.parent
     if not (runs / "compare.zarr").exists():
         shutil.copytree(real_run.path, runs / "compare.zarr")
-    log = open(ARTIFACTS / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "twin.cli", "serve", str(real_run.path),
-                             "--runs", str(runs), "--port", str(port), "--no-browser"],
-                            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
-    t0 = launched = time.perf_counter()
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"twin serve exited with {proc.returncode}; see {log.name}")
-            try:   # listening means ready: the city is loaded before the server listens
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.perf_counter() - t0 > 90:
-                    pytest.fail("twin serve did not answer within 90 s")
-                time.sleep(0.3)
-        yield SimpleNamespace(url=url, process=proc, launched=launched,
-                              started_s=time.perf_counter() - t0, log=ARTIFACTS / "server.log")
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+    launched = time.perf_counter()
+    with served(["-m", "twin.cli", "serve", str(real_run.path), "--runs", str(runs), "--port",
+                 str(port), "--no-browser"], port, ARTIFACTS / "server.log") as proc:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", process=proc, launched=launched,
+                              started_s=time.perf_counter() - launched,
+                              log=ARTIFACTS / "server.log")
 
 
 @pytest.fixture(scope="session")

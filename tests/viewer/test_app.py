@@ -458,45 +458,20 @@ def test_serve_on_a_busy_port_says_so_in_one_line_and_exits_2(tmp_path):
 
 @pytest.mark.browser
 def test_a_damaged_run_served_shows_the_error_page_not_a_traceback(chromium, real_run, tmp_path):
-    import os
-    import signal
-    import socket
-    import subprocess
-    import sys
-
-    from .conftest import REPO
+    from .conftest import free_port, served
     bad = _damaged_copy(real_run, tmp_path)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "twin.cli", "serve", str(bad), "--runs",
-                             str(tmp_path), "--port", str(port), "--no-browser"], cwd=REPO,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    context = chromium.new_context(viewport={"width": 1366, "height": 768})
-    try:
-        def listening():
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return True
-            except OSError:
-                return False
-        wait_for(listening, timeout=120, step=0.3)
-        page = context.new_page()
-        page.goto(f"http://127.0.0.1:{port}/", wait_until="load", timeout=90_000)
-        said = page.get_by_text("Cannot open").first        # inside the alert's shadow DOM
-        said.wait_for(timeout=60_000)
-        text = said.evaluate("e => e.parentElement.innerText")
-        assert str(bad) in text and "twin run" in text and "Traceback" not in text
-        shot(page, "12-5-damaged-run")
-        assert "Traceback" in (tmp_path / "server.log").read_text()   # the detail, for the log
-    finally:
-        context.close()
-        os.killpg(proc.pid, signal.SIGTERM)
+    port = free_port()
+    with served(["-m", "twin.cli", "serve", str(bad), "--runs", str(tmp_path), "--port",
+                 str(port), "--no-browser"], port, tmp_path / "server.log", timeout=120):
+        context = chromium.new_context(viewport={"width": 1366, "height": 768})
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+            page = context.new_page()
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="load", timeout=90_000)
+            said = page.get_by_text("Cannot open").first        # inside the alert's shadow DOM
+            said.wait_for(timeout=60_000)
+            text = said.evaluate("e => e.parentElement.innerText")
+            assert str(bad) in text and "twin run" in text and "Traceback" not in text
+            shot(page, "12-5-damaged-run")
+            assert "Traceback" in (tmp_path / "server.log").read_text()   # the detail, for the log
+        finally:
+            context.close()

@@ -4,13 +4,8 @@ spreads, follows the threshold selector, and says so when given something else."
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,8 +19,7 @@ from viewer.ensemble import (PROBABILITY_PALETTE, EnsemblePage, ensemble_page,  
                              failed_members_html)
 from viewer.palette import BACKGROUND, contrast          # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts" / "viewer"
+from .conftest import ARTIFACTS, REPO, free_port, served  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -134,31 +128,13 @@ def test_the_palette_reads_on_the_dark_background():
     assert lightness[-1] > lightness[0] + 100    # ordered in lightness, not only hue
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_served_page_in_a_browser(ens, chromium):
-    port = _free_port()
+    port = free_port()
     code = f"from viewer.ensemble import serve_ensemble; serve_ensemble({str(ens.path)!r}, " \
            f"port={port}, show=False)"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "ensemble-server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
-    try:
-        t0 = time.time()
-        while True:
-            assert proc.poll() is None, "serve_ensemble exited; see ensemble-server.log"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.time() - t0 < 90, "serve_ensemble did not listen within 90 s"
-                time.sleep(0.3)
+    with served(["-c", code], port, ARTIFACTS / "ensemble-server.log",
+                env={**os.environ, "PYTHONPATH": str(REPO)}):
         html = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60).read().decode()
         assert "City twin – ensemble" in html
         context = chromium.new_context(viewport={"width": 1500, "height": 950})
@@ -175,11 +151,3 @@ def test_served_page_in_a_browser(ens, chromium):
             assert not errors, errors
         finally:
             context.close()
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()

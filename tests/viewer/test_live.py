@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from .conftest import ARTIFACTS, REPO, SAMPLE, shot
+from .conftest import ARTIFACTS, REPO, SAMPLE, free_port, served, shot
 from .test_app import wait_for
 
 CITY = SAMPLE / "city.toml"
@@ -101,47 +95,21 @@ def test_nowcast_runs_beside_the_store_are_offered_once(tmp_path):
 
 # -- the page in a browser ----------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(tmp_path):
     """``twin serve CITY --live STORE`` on a free port, with the store made here."""
     from twin.sensors import SensorStore
     stations = _stations()
     store = SensorStore(tmp_path / "live" / "store", create=True)
-    port = _free_port()
+    port = free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "live-server.log", "w")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "twin.cli", "serve", str(CITY), "--live",
-                             str(store.path), "--runs", str(tmp_path / "whatif"), "--port",
-                             str(port), "--no-browser"], cwd=tmp_path, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        t0 = time.perf_counter()
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"twin serve exited with {proc.returncode}; see {log.name}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.perf_counter() - t0 > 120:
-                    pytest.fail("twin serve --live did not answer within 120 s")
-                time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}/", store, stations
+        with served(["-m", "twin.cli", "serve", str(CITY), "--live", str(store.path), "--runs",
+                     str(tmp_path / "whatif"), "--port", str(port), "--no-browser"], port,
+                    ARTIFACTS / "live-server.log", cwd=tmp_path,
+                    env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120):
+            yield f"http://127.0.0.1:{port}/", store, stations
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
         store.close()
 
 

@@ -2,11 +2,6 @@
 closed roads, widths from flow, KPIs, link information, what-ifs."""
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -180,40 +175,19 @@ def test_whatif_controls_give_valid_scenarios(traffic):
 def rush_hour_server(tmp_path_factory):
     """The first 15 minutes of the sample's rush hour, served by ``twin serve`` on a free
     loopback port (stopped at the end)."""
-    from ..conftest import ARTIFACTS, REPO, SAMPLE, _free_port
+    from ..conftest import ARTIFACTS, SAMPLE, free_port, served
     path = SAMPLE / "scenarios" / "rush_hour.toml"
     if not path.exists():
         pytest.skip("data_samples/ezhou/scenarios/rush_hour.toml has not been generated")
     out = tmp_path_factory.mktemp("rush") / "rush.zarr"
     s = twin.load_scenario(path).with_changes(duration="15min", **{"traffic.warmup": "5min"})
     twin.run_scenario(s, out=out, progress=False)
-    port = _free_port()
+    port = free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "traffic-server.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "twin.cli", "serve", str(out), "--port",
-                                 str(port), "--no-browser"], cwd=REPO, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            t0 = time.perf_counter()
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"twin serve exited with {proc.returncode}; see {log_path}")
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.perf_counter() - t0 > 90:
-                        pytest.fail("twin serve did not answer within 90 s")
-                    time.sleep(0.3)
-            yield f"http://127.0.0.1:{port}/", log_path
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+    with served(["-m", "twin.cli", "serve", str(out), "--port", str(port), "--no-browser"], port,
+                log_path):
+        yield f"http://127.0.0.1:{port}/", log_path
 
 
 @pytest.mark.browser
