@@ -91,6 +91,21 @@ def test_readings_land_once_and_bad_messages_are_quarantined(broker, publisher, 
     assert alarms[0]["where"].tolist() == ["WL05"]
 
 
+def _publish_in_background(publisher, messages, batch: int = 250):
+    """Publish ``messages`` in batches from a thread; returns it and a list its error lands in."""
+    failed = []
+
+    def publish_all():
+        try:
+            for k in range(0, len(messages), batch):
+                publisher.send_many(messages[k:k + batch])
+        except Exception as error:                  # surfaced by the caller, not lost
+            failed.append(error)
+    sent = threading.Thread(target=publish_all)
+    sent.start()
+    return sent, failed
+
+
 def test_broker_restart_mid_stream_loses_nothing(broker, publisher, sample_city, make_readings,
                                                  wait, tmp_path):
     store = tmp_path / "store"
@@ -98,16 +113,7 @@ def test_broker_restart_mid_stream_loses_nothing(broker, publisher, sample_city,
     assert feed.ready.wait(20)
     readings = make_readings(sample_city.sensors.stations, 10_000)
     messages = _messages(readings)
-    failed = []
-
-    def publish_all():
-        try:
-            for k in range(0, len(messages), 250):
-                publisher.send_many(messages[k:k + 250])
-        except Exception as error:                  # surfaced below, not lost with the thread
-            failed.append(error)
-    sent = threading.Thread(target=publish_all)
-    sent.start()                                    # publishing goes on through the restart
+    sent, failed = _publish_in_background(publisher, messages)   # on through the restart
     assert wait(lambda: _count(store) >= 2000, 60, every=0.02)
     broker.stop()                                   # SIGTERM: mosquitto saves its queue
     at_restart = _count(store)
@@ -157,14 +163,16 @@ def test_feed_stopped_mid_stream_then_restarted_is_exactly_once(stop, protocol, 
     with open(logfile, "ab") as log:
         proc = _live(sensors_city, store, broker, log, protocol=protocol)
         assert wait(lambda: "connected to" in logfile.read_text(), 60), logfile.read_text()
-        publisher.send_many(_messages(readings))
-        wait(lambda: _count(store) >= 1000, 60, every=0.02)
+        sent, failed = _publish_in_background(publisher, _messages(readings))
+        wait(lambda: _count(store) >= 1000, 60, every=0.02)     # stop while the stream flows
         proc.send_signal(stop)
         first = proc.wait(30)
         at_kill = _count(store)
         assert at_kill < len(readings), "the feed finished before the kill: nothing was tested"
         proc = _live(sensors_city, store, broker, log, protocol=protocol)
         try:
+            sent.join(120)
+            assert not sent.is_alive() and not failed, failed
             assert wait(lambda: _count(store) >= len(readings), 90), _count(store)
         finally:
             proc.send_signal(signal.SIGTERM)
